@@ -1,0 +1,38 @@
+"""The ASGI application: `api.main:app`."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from fastapi.concurrency import run_in_threadpool
+
+from api import errors
+from api.middleware import BodySizeLimit
+from api.routers import audit, auth, health, heroes, permissions, teams, users
+from core import db, startup
+from core.config import get_settings
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    await run_in_threadpool(startup.prepare, db.engine, get_settings())
+    yield
+    db.engine.dispose()
+
+
+def create_app(*, prepare_on_start: bool = True) -> FastAPI:
+    app = FastAPI(
+        title="hero-api",
+        summary="Heroes and teams behind real authentication and authorization.",
+        version="1.0.0",
+        lifespan=lifespan if prepare_on_start else None,
+        swagger_ui_init_oauth={"usePkceWithAuthorizationCodeGrant": False},
+    )
+    errors.install(app)
+    app.add_middleware(BodySizeLimit, max_bytes=get_settings().max_body_bytes)
+    for module in (auth, users, permissions, heroes, teams, audit, health):
+        app.include_router(module.router)
+    return app
+
+
+app = create_app()

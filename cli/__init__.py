@@ -1,0 +1,1 @@
+"""The command line: the other front door, calling the same core/ operations as the API."""

@@ -1,0 +1,1 @@
+"""Rules: settings, database, security, the permission catalogue and the shared operations."""

@@ -1,0 +1,67 @@
+"""The engine and the per-request session."""
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from sqlalchemy import Engine, event
+from sqlalchemy.pool import StaticPool
+from sqlmodel import Session, create_engine
+
+from core.config import Settings, get_settings
+
+SQLITE_POOL_SIZE = 64
+"""Above anyio's 40 worker threads: on SQLite a thread never waits for a connection."""
+
+
+def _is_memory_sqlite(url: str) -> bool:
+    return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
+
+
+def _sqlite_pragmas(busy_timeout_ms: int, wal: bool) -> Any:
+    def on_connect(dbapi_connection: Any, _record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        if wal:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    return on_connect
+
+
+def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
+    url = url or settings.database_url
+    if not url.startswith("sqlite"):
+        return create_engine(
+            url,
+            pool_size=settings.db_pool_size,
+            max_overflow=settings.db_max_overflow,
+            pool_timeout=settings.db_pool_timeout,
+            pool_pre_ping=True,
+        )
+    connect_args = {"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000}
+    if _is_memory_sqlite(url):
+        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
+    else:
+        engine = create_engine(
+            url,
+            connect_args=connect_args,
+            pool_size=SQLITE_POOL_SIZE,
+            max_overflow=0,
+            pool_timeout=settings.db_pool_timeout,
+        )
+    wal = not _is_memory_sqlite(url)
+    event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms, wal))
+    return engine
+
+
+engine = create_db_engine(get_settings())
+
+
+async def get_session() -> AsyncIterator[Session]:
+    """One session per request. Opening is free (no connection until the first query), and
+    closing runs on the event loop, so a request never waits for a worker thread while it
+    holds a pooled connection: the pool cannot deadlock against the thread limiter."""
+    with Session(engine, expire_on_commit=False) as session:
+        yield session

@@ -1,0 +1,117 @@
+"""Heroes: ownership, who sees `secret_name`, filters and pages."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, col, select
+from sqlmodel.sql.expression import SelectOfScalar
+
+from core.access import Principal
+from core.errors import Forbidden, Invalid, NotFound
+from core.permissions import Permission
+from models import Hero, HeroCreate, HeroPublic, HeroUpdate, Team
+
+
+@dataclass(frozen=True)
+class HeroFilter:
+    name: str | None = None
+    team_id: int | None = None
+    min_age: int | None = None
+    max_age: int | None = None
+
+
+def sees_secret(viewer: Principal, hero: Hero) -> bool:
+    return hero.owner_id == viewer.id or viewer.can(Permission.HEROES_MANAGE)
+
+
+def present(viewer: Principal, hero: Hero) -> HeroPublic:
+    """Every representation of a hero goes through here: `secret_name` is left unset (and so
+    absent from the response) unless the viewer owns the hero or manages heroes."""
+    fields = hero.model_dump(exclude=None if sees_secret(viewer, hero) else {"secret_name"})
+    return HeroPublic.model_validate(fields)
+
+
+def _filtered(query: SelectOfScalar[Hero], where: HeroFilter) -> SelectOfScalar[Hero]:
+    if where.name is not None:
+        query = query.where(Hero.name == where.name)
+    if where.team_id is not None:
+        query = query.where(Hero.team_id == where.team_id)
+    if where.min_age is not None:
+        query = query.where(col(Hero.age) >= where.min_age)
+    if where.max_age is not None:
+        query = query.where(col(Hero.age) <= where.max_age)
+    return query
+
+
+def list_heroes(
+    session: Session,
+    viewer: Principal,
+    where: HeroFilter,
+    *,
+    offset: int,
+    limit: int,
+    after_id: int | None,
+) -> tuple[list[HeroPublic], int]:
+    """A page ordered by id, and the number of heroes matching the filters (paging ignored).
+    `after_id` seeks on the primary key, so a deep page costs what the first one does."""
+    page = _filtered(select(Hero), where)
+    if after_id is not None:
+        page = page.where(col(Hero.id) > after_id)
+    page = page.order_by(col(Hero.id)).offset(offset).limit(limit)
+    total_query = _filtered(select(Hero), where).with_only_columns(func.count())
+    total = session.exec(total_query).one()  # type: ignore[call-overload]  # count() select
+    return [present(viewer, hero) for hero in session.exec(page)], int(total)
+
+
+def get_hero(session: Session, hero_id: int) -> Hero:
+    hero = session.get(Hero, hero_id)
+    if hero is None:
+        raise NotFound("Hero not found")
+    return hero
+
+
+def _check_team(session: Session, team_id: int | None) -> None:
+    if team_id is not None and session.get(Team, team_id) is None:
+        raise Invalid(f"Unknown team_id: {team_id}")
+
+
+def create_hero(session: Session, viewer: Principal, data: HeroCreate) -> HeroPublic:
+    _check_team(session, data.team_id)
+    hero = Hero.model_validate(data, update={"owner_id": viewer.id})
+    session.add(hero)
+    session.commit()
+    return present(viewer, hero)
+
+
+def _check_may_change(viewer: Principal, hero: Hero) -> None:
+    if viewer.can(Permission.HEROES_MANAGE):
+        return
+    if hero.owner_id != viewer.id:
+        raise Forbidden(
+            "Missing permission: heroes:manage (the hero belongs to another user)",
+            missing=Permission.HEROES_MANAGE,
+        )
+    viewer.require(Permission.HEROES_WRITE)
+
+
+def update_hero(session: Session, viewer: Principal, hero_id: int, data: HeroUpdate) -> HeroPublic:
+    hero = get_hero(session, hero_id)
+    _check_may_change(viewer, hero)
+    changes = data.model_dump(exclude_unset=True)
+    if "team_id" in changes:
+        _check_team(session, changes["team_id"])
+    hero.sqlmodel_update(changes)
+    session.add(hero)
+    session.commit()
+    return present(viewer, hero)
+
+
+def delete_hero(session: Session, viewer: Principal, hero_id: int) -> None:
+    hero = get_hero(session, hero_id)
+    _check_may_change(viewer, hero)
+    session.delete(hero)
+    session.commit()
+
+
+def read_hero(session: Session, viewer: Principal, hero_id: int) -> HeroPublic:
+    return present(viewer, get_hero(session, hero_id))

@@ -1,0 +1,48 @@
+"""Shared field types and the UTC datetime column."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from pydantic import AfterValidator, Field
+from sqlalchemy import DateTime
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
+
+INT32_MAX = 2**31 - 1
+
+Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Offset = Annotated[int, Field(ge=0, le=INT32_MAX)]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores naive UTC, hands back aware UTC, on SQLite and PostgreSQL alike."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _not_null(value: object) -> object:
+    if value is None:
+        raise ValueError("this field cannot be null")
+    return value
+
+
+NotNull = AfterValidator(_not_null)
+"""For update shapes: a required field may be left out, but not set to null."""
