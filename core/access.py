@@ -32,17 +32,17 @@ class Principal:
 def grant_rows(user_id: int | None = None) -> Select[tuple[int, str]]:
     """(user_id, permission) for every grant, direct or through a role; the admin role's
     rows say EVERY_PERMISSION, so permissions added to the catalogue later are included."""
-    direct = select(UserPermission.user_id, UserPermission.permission)
-    via_role = select(UserRole.user_id, RolePermission.permission).join(
+    direct = select(col(UserPermission.user_id), col(UserPermission.permission))
+    via_role = select(col(UserRole.user_id), col(RolePermission.permission)).join(
         RolePermission, col(RolePermission.role_name) == col(UserRole.role_name)
     )
-    admin = select(UserRole.user_id, literal(EVERY_PERMISSION)).where(
-        UserRole.role_name == ADMIN_ROLE
+    admin = select(col(UserRole.user_id), literal(EVERY_PERMISSION)).where(
+        col(UserRole.role_name) == ADMIN_ROLE
     )
     if user_id is not None:
-        direct = direct.where(UserPermission.user_id == user_id)
-        via_role = via_role.where(UserRole.user_id == user_id)
-        admin = admin.where(UserRole.user_id == user_id)
+        direct = direct.where(col(UserPermission.user_id) == user_id)
+        via_role = via_role.where(col(UserRole.user_id) == user_id)
+        admin = admin.where(col(UserRole.user_id) == user_id)
     union = union_all(direct, via_role, admin).subquery("grants")
     return select(union.c.user_id, union.c.permission)
 
@@ -57,13 +57,13 @@ def load_principal(session: Session, user_id: int, session_id: str) -> Principal
     is gone or inactive or the session was ended (logout, password change, reuse)."""
     grants = grant_rows(user_id).subquery("g")
     query = (
-        select(User.username, AuthSession.scope, grants.c.permission)
+        select(col(User.username), col(AuthSession.scope), grants.c.permission)
         .join(AuthSession, col(AuthSession.user_id) == col(User.id))
         .outerjoin(grants, true())
         .where(
-            User.id == user_id,
+            col(User.id) == user_id,
             col(User.is_active).is_(True),
-            AuthSession.id == session_id,
+            col(AuthSession.id) == session_id,
             col(AuthSession.revoked_at).is_(None),
         )
     )

@@ -28,12 +28,14 @@ def _slots() -> threading.BoundedSemaphore:
 
 @lru_cache
 def _dummy_hash() -> str:
-    return _context().hash("hero-api: no such user")
+    hashed: str = _context().hash("hero-api: no such user")
+    return hashed
 
 
 def hash_password(password: str) -> str:
     with _slots():
-        return _context().hash(password)
+        hashed: str = _context().hash(password)
+        return hashed
 
 
 def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
@@ -43,4 +45,5 @@ def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None
         if hashed is None:
             _context().verify(password, _dummy_hash())
             return False, None
-        return _context().verify_and_update(password, hashed)
+        matches, new_hash = _context().verify_and_update(password, hashed)
+        return bool(matches), new_hash

@@ -7,8 +7,12 @@ from pydantic import AfterValidator, Field
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
+from sqlmodel._compat import SQLModelConfig
 
 INT32_MAX = 2**31 - 1
+
+FORBID_EXTRA = SQLModelConfig(extra="forbid")
+"""Request shapes refuse fields they do not know (`id`, `owner_id`, `is_active`, ...)."""
 
 Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
@@ -35,7 +39,8 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        moment: datetime = value
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _not_null(value: object) -> object:

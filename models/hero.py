@@ -2,10 +2,9 @@
 
 from typing import Annotated
 
-from pydantic import ConfigDict
 from sqlmodel import Field, Relationship, SQLModel
 
-from models.common import INT32_MAX, NotNull
+from models.common import FORBID_EXTRA, INT32_MAX, NotNull
 
 NAME_LENGTH = 100
 
@@ -23,11 +22,11 @@ class Team(TeamBase, table=True):
 
 
 class TeamCreate(TeamBase):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
 
 class TeamUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     headquarters: Annotated[str | None, NotNull] = Field(
@@ -59,13 +58,13 @@ class Hero(HeroBase, table=True):
 
 
 class HeroCreate(HeroBase):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     secret_name: str = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class HeroUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=NAME_LENGTH)
     secret_name: Annotated[str | None, NotNull] = Field(

@@ -3,12 +3,12 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import ConfigDict, EmailStr, StringConstraints
+from pydantic import EmailStr, StringConstraints
 from pydantic import Field as Limit
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.common import NotNull, UTCDateTime, utcnow
+from models.common import FORBID_EXTRA, NotNull, UTCDateTime, utcnow
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
@@ -39,7 +39,7 @@ class User(SQLModel, table=True):
 
 
 class UserCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     username: Username
     password: Password = Field(repr=False)
@@ -50,7 +50,7 @@ class UserCreate(SQLModel):
 class UserUpdate(SQLModel):
     """What an admin may change on `/users/{id}`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     email: Email | None = None
     full_name: FullName | None = None
@@ -61,14 +61,14 @@ class UserUpdate(SQLModel):
 class UserSelfUpdate(SQLModel):
     """What a user may change on `/users/me`."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     email: Email | None = None
     full_name: FullName | None = None
 
 
 class PasswordChange(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     current_password: Annotated[str, StringConstraints(max_length=PASSWORD_MAX)] = Field(repr=False)
     new_password: Password = Field(repr=False)
@@ -114,7 +114,7 @@ class UserRole(SQLModel, table=True):
 
 
 class RoleCreate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     name: RoleName
     description: Annotated[str, StringConstraints(max_length=500)] = ""
@@ -122,7 +122,7 @@ class RoleCreate(SQLModel):
 
 
 class RoleUpdate(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     description: Annotated[str | None, NotNull, Limit(max_length=500)] = None
     permissions: Annotated[list[PermissionName] | None, NotNull] = None
@@ -147,19 +147,19 @@ class PermissionsView(SQLModel):
 
 
 class PermissionSet(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     permissions: Annotated[list[PermissionName], Limit(max_length=64)]
 
 
 class PermissionGrant(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     permission: PermissionName
 
 
 class RoleSet(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     roles: Annotated[list[RoleName], Limit(max_length=64)]
 
@@ -221,6 +221,6 @@ class Token(SQLModel):
 
 
 class RefreshRequest(SQLModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = FORBID_EXTRA
 
     refresh_token: Annotated[str, StringConstraints(max_length=4096)] = Field(repr=False)
