@@ -6,6 +6,7 @@ from functools import lru_cache
 from passlib.context import CryptContext
 
 from core.config import get_settings
+from models.user import PASSWORD_MAX
 
 
 @lru_cache
@@ -39,11 +40,12 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password: str, hashed: str | None) -> tuple[bool, str | None]:
-    """(matches, new hash when the stored one uses outdated settings). A missing hash still
-    costs one verification, so an unknown user takes as long as a wrong password."""
+    """(matches, new hash when the stored one uses outdated settings). A missing hash, or a
+    password no account can have, still costs one verification: it takes as long as a wrong
+    password."""
     with _slots():
-        if hashed is None:
-            _context().verify(password, _dummy_hash())
+        if hashed is None or len(password) > PASSWORD_MAX:
+            _context().verify(password[:PASSWORD_MAX], _dummy_hash())
             return False, None
         matches, new_hash = _context().verify_and_update(password, hashed)
         return bool(matches), new_hash

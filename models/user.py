@@ -8,7 +8,7 @@ from pydantic import Field as Limit
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
-from models.common import FORBID_EXTRA, NotNull, UTCDateTime, utcnow
+from models.common import FORBID_EXTRA, NotNull, Text, UTCDateTime, utcnow
 
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
@@ -20,13 +20,15 @@ PERMISSION_NAME_MAX = 64
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
 Email = Annotated[EmailStr, StringConstraints(max_length=EMAIL_MAX)]
-FullName = Annotated[str, StringConstraints(max_length=FULL_NAME_MAX)]
-RoleName = Annotated[str, StringConstraints(min_length=1, max_length=ROLE_NAME_MAX)]
-PermissionName = Annotated[str, StringConstraints(min_length=1, max_length=PERMISSION_NAME_MAX)]
+FullName = Annotated[Text, StringConstraints(max_length=FULL_NAME_MAX)]
+RoleName = Annotated[Text, StringConstraints(min_length=1, max_length=ROLE_NAME_MAX)]
+PermissionName = Annotated[Text, StringConstraints(min_length=1, max_length=PERMISSION_NAME_MAX)]
 
 
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
+    # AUTOINCREMENT: SQLite never hands a deleted user's id to a new one (tokens, audit)
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=32)
@@ -117,14 +119,14 @@ class RoleCreate(SQLModel):
     model_config = FORBID_EXTRA
 
     name: RoleName
-    description: Annotated[str, StringConstraints(max_length=500)] = ""
+    description: Annotated[Text, StringConstraints(max_length=500)] = ""
     permissions: list[PermissionName] = []
 
 
 class RoleUpdate(SQLModel):
     model_config = FORBID_EXTRA
 
-    description: Annotated[str | None, NotNull, Limit(max_length=500)] = None
+    description: Annotated[Text | None, NotNull, Limit(max_length=500)] = None
     permissions: Annotated[list[PermissionName] | None, NotNull] = None
 
 

@@ -15,4 +15,3 @@ os.environ.update(
         "ALLOW_REGISTRATION": "false",
     }
 )
-os.chdir(_scratch)  # a stray default path lands here, never in the checkout

@@ -30,7 +30,8 @@ def upgrade() -> None:
     sa.Column('is_active', sa.Boolean(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('username_key')
+    sa.UniqueConstraint('username_key'),
+    sqlite_autoincrement=True,
     )
     op.create_table('audit_record',
     sa.Column('id', sa.Integer(), nullable=False),

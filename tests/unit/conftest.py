@@ -8,8 +8,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, text
-from sqlalchemy.pool import StaticPool
-from sqlmodel import Session, SQLModel, create_engine
+from sqlmodel import Session, SQLModel
 
 from api.main import create_app
 from core import bootstrap, db, users
@@ -31,12 +30,8 @@ def postgres_url() -> Iterator[str | None]:
 
 @pytest.fixture
 def engine(postgres_url: str | None) -> Iterator[Engine]:
-    if postgres_url is None:
-        engine = create_engine(
-            "sqlite://", connect_args={"check_same_thread": False}, poolclass=StaticPool
-        )
-    else:
-        engine = db.create_db_engine(get_settings(), postgres_url)
+    # the seed's in-memory SQLite with StaticPool, configured as the service configures it
+    engine = db.create_db_engine(get_settings(), postgres_url or "sqlite://")
     SQLModel.metadata.create_all(engine)
     yield engine
     if postgres_url is not None:
