@@ -32,6 +32,8 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
     """Same answer and same cost for an unknown user and a wrong password; the attempt is
     counted before the password is checked, and no connection is held through bcrypt."""
     wanted = requested_scope(scope)
+    # the form takes any text; PostgreSQL stores none with NUL in it (counted and audited alike)
+    username = username.replace("\x00", "\N{REPLACEMENT CHARACTER}")
     attempt = throttle.reserve(session, username)
     if not attempt.allowed:
         session.commit()

@@ -1,5 +1,6 @@
 """User accounts: create, read, update, deactivate, delete, unlock; same rules for API and CLI."""
 
+import re
 from collections.abc import Iterable
 
 from sqlalchemy import update
@@ -11,11 +12,14 @@ from core.config import get_settings
 from core.errors import Conflict, DomainError, NotFound
 from core.hashing import hash_password, verify_password
 from models import Hero, User, UserCreate, UserPublic, UserRole, UserSelfUpdate, UserUpdate
+from models.user import USERNAME_PATTERN
 
 USERNAME_TAKEN = "Username already taken"
 
 
 def find_user(session: Session, username: str) -> User | None:
+    if not re.fullmatch(USERNAME_PATTERN, username):
+        return None  # no account has such a name
     return session.exec(select(User).where(User.username_key == username.lower())).first()
 
 

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, StringConstraints
 from sqlalchemy import DateTime
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -13,6 +13,10 @@ INT32_MAX = 2**31 - 1
 
 FORBID_EXTRA = SQLModelConfig(extra="forbid")
 """Request shapes refuse fields they do not know (`id`, `owner_id`, `is_active`, ...)."""
+
+NO_NUL = r"^[^\x00]*$"
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+"""Client text: PostgreSQL's text types cannot hold NUL, so it is a 422, never a 500."""
 
 Int32 = Annotated[int, Field(ge=-(2**31), le=INT32_MAX)]
 Id = Annotated[int, Field(ge=1, le=INT32_MAX)]

@@ -4,14 +4,14 @@ from typing import Annotated
 
 from sqlmodel import Field, Relationship, SQLModel
 
-from models.common import FORBID_EXTRA, INT32_MAX, NotNull
+from models.common import FORBID_EXTRA, INT32_MAX, NotNull, Text
 
 NAME_LENGTH = 100
 
 
 class TeamBase(SQLModel):
-    name: str = Field(min_length=1, max_length=NAME_LENGTH)
-    headquarters: str = Field(min_length=1, max_length=NAME_LENGTH)
+    name: Text = Field(min_length=1, max_length=NAME_LENGTH)
+    headquarters: Text = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class Team(TeamBase, table=True):
@@ -28,14 +28,16 @@ class TeamCreate(TeamBase):
 class TeamUpdate(SQLModel):
     model_config = FORBID_EXTRA
 
-    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=NAME_LENGTH)
-    headquarters: Annotated[str | None, NotNull] = Field(
+    name: Annotated[Text | None, NotNull] = Field(
+        default=None, min_length=1, max_length=NAME_LENGTH
+    )
+    headquarters: Annotated[Text | None, NotNull] = Field(
         default=None, min_length=1, max_length=NAME_LENGTH
     )
 
 
 class HeroBase(SQLModel):
-    name: str = Field(min_length=1, max_length=NAME_LENGTH, index=True)
+    name: Text = Field(min_length=1, max_length=NAME_LENGTH, index=True)
     age: int | None = Field(default=None, ge=0, le=INT32_MAX, index=True)
     team_id: int | None = Field(
         default=None,
@@ -49,7 +51,7 @@ class HeroBase(SQLModel):
 
 class Hero(HeroBase, table=True):
     id: int | None = Field(default=None, primary_key=True)
-    secret_name: str = Field(max_length=NAME_LENGTH)
+    secret_name: Text = Field(max_length=NAME_LENGTH)
     owner_id: int | None = Field(
         default=None, foreign_key="app_user.id", ondelete="SET NULL", index=True
     )
@@ -60,14 +62,16 @@ class Hero(HeroBase, table=True):
 class HeroCreate(HeroBase):
     model_config = FORBID_EXTRA
 
-    secret_name: str = Field(min_length=1, max_length=NAME_LENGTH)
+    secret_name: Text = Field(min_length=1, max_length=NAME_LENGTH)
 
 
 class HeroUpdate(SQLModel):
     model_config = FORBID_EXTRA
 
-    name: Annotated[str | None, NotNull] = Field(default=None, min_length=1, max_length=NAME_LENGTH)
-    secret_name: Annotated[str | None, NotNull] = Field(
+    name: Annotated[Text | None, NotNull] = Field(
+        default=None, min_length=1, max_length=NAME_LENGTH
+    )
+    secret_name: Annotated[Text | None, NotNull] = Field(
         default=None, min_length=1, max_length=NAME_LENGTH
     )
     age: int | None = Field(default=None, ge=0, le=INT32_MAX)

@@ -9,7 +9,7 @@ from api.deps import AuditReader, SessionDep, in_thread
 from api.params import PageDep
 from core import audit
 from models import AuditPublic
-from models.common import INT32_MAX
+from models.common import INT32_MAX, NO_NUL
 
 router = APIRouter(tags=["audit"])
 
@@ -23,7 +23,7 @@ async def list_audit(
     page: PageDep,
     actor_id: UserId = None,
     target_user_id: UserId = None,
-    action: Annotated[str | None, Query(max_length=64)] = None,
+    action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
     since: datetime | None = None,
 ) -> list[AuditPublic]:
     where = audit.AuditFilter(

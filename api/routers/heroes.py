@@ -9,7 +9,7 @@ from api.deps import HeroEditor, HeroReader, HeroWriter, SessionDep, in_thread
 from api.params import IdPath, PageDep
 from core import heroes
 from models import HeroCreate, HeroPublic, HeroUpdate
-from models.common import INT32_MAX
+from models.common import INT32_MAX, NO_NUL
 from models.hero import NAME_LENGTH
 
 router = APIRouter(prefix="/heroes", tags=["heroes"])
@@ -23,7 +23,7 @@ async def list_heroes(
     viewer: HeroReader,
     response: Response,
     page: PageDep,
-    name: Annotated[str | None, Query(max_length=NAME_LENGTH)] = None,
+    name: Annotated[str | None, Query(max_length=NAME_LENGTH, pattern=NO_NUL)] = None,
     team_id: Annotated[int | None, Query(ge=1, le=INT32_MAX)] = None,
     min_age: Age = None,
     max_age: Age = None,

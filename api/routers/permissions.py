@@ -18,12 +18,13 @@ from models import (
     RoleSet,
     RoleUpdate,
 )
+from models.common import NO_NUL
 from models.user import PERMISSION_NAME_MAX, ROLE_NAME_MAX
 
 router = APIRouter(tags=["permissions"])
 
-PermissionPath = Annotated[str, Path(min_length=1, max_length=PERMISSION_NAME_MAX)]
-RolePath = Annotated[str, Path(min_length=1, max_length=ROLE_NAME_MAX)]
+PermissionPath = Annotated[str, Path(min_length=1, max_length=PERMISSION_NAME_MAX, pattern=NO_NUL)]
+RolePath = Annotated[str, Path(min_length=1, max_length=ROLE_NAME_MAX, pattern=NO_NUL)]
 
 
 @router.get("/permissions")
