@@ -57,7 +57,8 @@ def reserve(session: Session, username: str) -> Attempt:
         .returning(col(LoginThrottle.attempts), col(LoginThrottle.window_started_at))
     )
     attempts, started = session.execute(statement).one()
-    remaining = (started + window - now).total_seconds()
+    # a concurrent attempt may have opened the window a moment after this one's `now`
+    remaining = min((started + window - now).total_seconds(), settings.login_window_seconds)
     return Attempt(number=attempts, retry_after=max(1, math.ceil(remaining)))
 
 

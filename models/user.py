@@ -3,7 +3,7 @@
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import EmailStr, StringConstraints
+from pydantic import AfterValidator, EmailStr, StringConstraints
 from pydantic import Field as Limit
 from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
@@ -13,13 +13,25 @@ from models.common import FORBID_EXTRA, NotNull, Text, UTCDateTime, utcnow
 USERNAME_PATTERN = r"^[A-Za-z0-9_.-]{3,32}$"
 PASSWORD_MIN, PASSWORD_MAX = 8, 256
 EMAIL_MAX = 254
+EMAIL_LOCAL_PART_MAX = 64
 FULL_NAME_MAX = 200
 ROLE_NAME_MAX = 100
 PERMISSION_NAME_MAX = 64
 
 Username = Annotated[str, StringConstraints(pattern=USERNAME_PATTERN)]
 Password = Annotated[str, StringConstraints(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-Email = Annotated[EmailStr, StringConstraints(max_length=EMAIL_MAX)]
+
+
+def _local_part_fits(email: str) -> str:
+    # RFC 5321 4.5.3.1.1; email-validator checks the whole address, not the local part
+    if len(email.rpartition("@")[0].encode()) > EMAIL_LOCAL_PART_MAX:
+        raise ValueError(f"the part before the @ is longer than {EMAIL_LOCAL_PART_MAX} octets")
+    return email
+
+
+Email = Annotated[
+    EmailStr, StringConstraints(max_length=EMAIL_MAX), AfterValidator(_local_part_fits)
+]
 FullName = Annotated[Text, StringConstraints(max_length=FULL_NAME_MAX)]
 RoleName = Annotated[Text, StringConstraints(min_length=1, max_length=ROLE_NAME_MAX)]
 PermissionName = Annotated[Text, StringConstraints(min_length=1, max_length=PERMISSION_NAME_MAX)]
