@@ -47,6 +47,14 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
         raise AuthenticationFailed(BAD_CREDENTIALS)
     throttle.clear(session, username)
     if not user.is_active:
+        audit.record(
+            session,
+            "auth.login_failed",
+            actor_id=None,
+            target_user_id=user.id,
+            target=username[:AUDITED_USERNAME_MAX],
+            after={"reason": "account disabled"},
+        )
         session.commit()
         raise AccountDisabled("Account disabled")
     if upgraded_hash:

@@ -58,7 +58,10 @@ def list_heroes(
     if after_id is not None:
         page = page.where(col(Hero.id) > after_id)
     page = page.order_by(col(Hero.id)).offset(offset).limit(limit)
-    total_query = _filtered(select(Hero), where).with_only_columns(func.count())
+    # keep FROM hero: without a filter nothing else would name the table, and count() is 1
+    total_query = _filtered(select(Hero), where).with_only_columns(
+        func.count(), maintain_column_froms=True
+    )
     total = session.exec(total_query).one()  # type: ignore[call-overload]  # count() select
     return [present(viewer, hero) for hero in session.exec(page)], int(total)
 

@@ -47,6 +47,18 @@ class UTCDateTime(TypeDecorator[datetime]):
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
+def _in_utc(value: datetime) -> datetime:
+    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 at +01:00, year 9999 at -01:00: no such UTC datetime
+        raise ValueError("datetime out of range once converted to UTC") from None
+
+
+UTCInstant = Annotated[datetime, AfterValidator(_in_utc)]
+"""Client datetimes: naive means UTC; one that UTC cannot express is a 422, never a 500."""
+
+
 def _not_null(value: object) -> object:
     if value is None:
         raise ValueError("this field cannot be null")

@@ -1,6 +1,5 @@
 """The audit trail, newest first."""
 
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,7 +8,7 @@ from api.deps import AuditReader, SessionDep, in_thread
 from api.params import PageDep
 from core import audit
 from models import AuditPublic
-from models.common import INT32_MAX, NO_NUL
+from models.common import INT32_MAX, NO_NUL, UTCInstant
 
 router = APIRouter(tags=["audit"])
 
@@ -24,7 +23,7 @@ async def list_audit(
     actor_id: UserId = None,
     target_user_id: UserId = None,
     action: Annotated[str | None, Query(max_length=64, pattern=NO_NUL)] = None,
-    since: datetime | None = None,
+    since: UTCInstant | None = None,
 ) -> list[AuditPublic]:
     where = audit.AuditFilter(
         actor_id=actor_id, target_user_id=target_user_id, action=action, since=since
