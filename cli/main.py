@@ -8,9 +8,12 @@ from typing import Annotated
 
 import typer
 import uvicorn
+from pydantic import ValidationError
+from sqlalchemy import Engine
+from sqlalchemy.exc import ArgumentError, OperationalError
 from sqlmodel import Session
 
-from core import bootstrap, db, grants, schema, startup, users
+from core import bootstrap, grants, schema, startup, users
 from core.config import get_settings
 from core.errors import ConfigurationError, DomainError, Invalid, NotFound
 
@@ -25,11 +28,30 @@ def fail(message: str, code: int) -> None:
     raise typer.Exit(code)
 
 
+def problems(exc: ValidationError, *, settings: bool = False) -> str:
+    """What is wrong with each field, never the value given: it may be a password."""
+    found = []
+    for error in exc.errors():
+        field = ".".join(str(part) for part in error["loc"])
+        found.append(f"{field.upper() if settings else field}: {error['msg']}")
+    return "; ".join(found)
+
+
+def engine() -> Engine:
+    """Imported on first use, not with this module: core.db builds its engine from the
+    settings at import, and main() must check them first to answer with a message."""
+    try:
+        from core import db
+    except ArgumentError as exc:
+        raise ConfigurationError(f"DATABASE_URL: {exc}") from None
+    return db.engine
+
+
 @contextmanager
 def session_scope() -> Iterator[Session]:
     """A session for one command, with the same domain errors turned into exit codes."""
     try:
-        with Session(db.engine, expire_on_commit=False) as session:
+        with Session(engine(), expire_on_commit=False) as session:
             yield session
     except Invalid as exc:
         fail(exc.detail, EXIT_INVALID)
@@ -62,10 +84,10 @@ def serve(
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     try:
-        startup.prepare(db.engine, settings)
+        startup.prepare(engine(), settings)
     except ConfigurationError as exc:
         fail(str(exc), EXIT_INVALID)
-    db.engine.dispose()  # the workers open their own connections
+    engine().dispose()  # the workers open their own connections
     uvicorn.run(
         "api.main:app",
         host=host,
@@ -81,7 +103,7 @@ def migrate(
     revision: Annotated[str, typer.Argument(help="Target revision")] = "head",
 ) -> None:
     """Upgrade the database schema (also done by `serve` on every start)."""
-    schema.migrate(db.engine, revision)
+    schema.migrate(engine(), revision)
     typer.echo(f"database at {revision}")
 
 
@@ -100,8 +122,8 @@ def create_admin(
 
     try:
         UserCreate(username=username, password=password)
-    except ValueError as exc:
-        fail(str(exc).splitlines()[0] + ": " + " ".join(str(exc).splitlines()[1:3]), EXIT_INVALID)
+    except ValidationError as exc:
+        fail(problems(exc), EXIT_INVALID)
     with session_scope() as session:
         user = bootstrap.create_admin(session, username, password, actor_id=None)
         typer.echo(f"created admin {user.username!r} (id {user.id})")
@@ -170,7 +192,16 @@ def list_roles() -> None:
 
 def main() -> None:
     try:
+        get_settings()
+    except ValidationError as exc:
+        message = f"error: invalid settings: {problems(exc, settings=True)}"
+        typer.secho(message, err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_INVALID)
+    try:
         app()
     except ConfigurationError as exc:
         typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
         sys.exit(EXIT_INVALID)
+    except OperationalError as exc:
+        typer.secho(f"error: database unavailable: {exc.orig}", err=True, fg=typer.colors.RED)
+        sys.exit(EXIT_REFUSED)
