@@ -1,0 +1,223 @@
+"""Two uvicorn workers behind one database behave as one service: a logout, a revoke, a lockout
+or a grant made through one worker (or the command line) holds on every worker, on the very next
+request. Each check is repeated on fresh connections, which the kernel spreads over the workers."""
+
+import contextlib
+import os
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import NamedTuple
+
+import pytest
+
+from tests.integration.accounts import (
+    BAD_TOKEN,
+    LOCKED_OUT,
+    assert_forbidden,
+    assert_locked_out,
+    cli,
+    create_user,
+    fresh,
+    fresh_as,
+    lock_out,
+    login,
+    pair,
+    unique,
+)
+from tests.integration.server import Server, database, run_server
+
+WORKERS = 2
+REPEATS = 20
+MAX_FAILURES = 3
+WINDOW_SECONDS = 900
+NOT_YOURS = "Missing permission: heroes:manage (the hero belongs to another user)"
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("workers")
+    env = {"LOGIN_MAX_FAILURES": str(MAX_FAILURES), "LOGIN_WINDOW_SECONDS": str(WINDOW_SECONDS)}
+    with (
+        database(directory) as url,
+        run_server(url, workers=WORKERS, workdir=directory, env=env) as server,
+    ):
+        yield server
+
+
+@pytest.fixture(scope="module")
+def admin(server: Server) -> dict[str, str]:
+    return server.admin_headers()
+
+
+def worker_pids(server: Server) -> list[int]:
+    """uvicorn's worker processes: multiprocessing children in the server's process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            group = int(stat.read_text().rsplit(")", 1)[1].split()[2])
+            command = (stat.parent / "cmdline").read_bytes()
+        except OSError:
+            continue  # gone meanwhile
+        if group == server.process.pid and b"multiprocessing.spawn" in command:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def open_sockets(pid: int) -> int:
+    count = 0
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        with contextlib.suppress(OSError):
+            count += os.readlink(fd).startswith("socket:")
+    return count
+
+
+def statuses_of(
+    server: Server, token: str, method: str, path: str, **kwargs: object
+) -> Counter[int]:
+    return Counter(
+        fresh_as(server, token, method, path, **kwargs).status_code for _ in range(REPEATS)
+    )
+
+
+def test_fresh_connections_reach_every_worker(server: Server) -> None:
+    """What the other tests rest on: of REPEATS connections held open at once, every worker
+    accepted some."""
+    workers = worker_pids(server)
+    assert len(workers) == WORKERS
+    before = {pid: open_sockets(pid) for pid in workers}
+    with contextlib.ExitStack() as stack:
+        for _ in range(REPEATS):
+            client = stack.enter_context(server.client())
+            assert client.get("/health").status_code == 200
+        accepted = {pid: open_sockets(pid) - before[pid] for pid in workers}
+    assert all(count > 0 for count in accepted.values()), accepted
+
+
+def test_a_logout_is_seen_by_every_worker(server: Server, admin: dict[str, str]) -> None:
+    name = unique("leaver")
+    create_user(server, admin, name)
+    token = pair(server, name)["access_token"]
+    assert statuses_of(server, token, "GET", "/users/me") == Counter({200: REPEATS})
+
+    logout = fresh_as(server, token, "POST", "/auth/logout")
+
+    assert logout.status_code == 204, logout.text
+    for _ in range(REPEATS):
+        response = fresh_as(server, token, "GET", "/users/me")
+        assert response.status_code == 401, response.text
+        assert response.json() == BAD_TOKEN
+
+
+def test_a_revoked_permission_is_refused_on_every_following_request(
+    server: Server, admin: dict[str, str]
+) -> None:
+    name = unique("reader")
+    uid = create_user(server, admin, name, permissions=["users:read"])
+    token = pair(server, name)["access_token"]
+    assert statuses_of(server, token, "GET", "/users") == Counter({200: REPEATS})
+
+    revoked = fresh(server, "DELETE", f"/users/{uid}/permissions/users:read", headers=admin)
+
+    assert revoked.status_code in (200, 204), revoked.text
+    for _ in range(REPEATS):
+        assert_forbidden(fresh_as(server, token, "GET", "/users"), "users:read")
+
+
+def test_a_lockout_holds_on_every_worker(server: Server, admin: dict[str, str]) -> None:
+    name = unique("guessed")
+    create_user(server, admin, name)
+
+    lock_out(server, name, MAX_FAILURES)
+
+    for _ in range(REPEATS):
+        assert_locked_out(login(server, name), WINDOW_SECONDS)
+    assert login(server, name).json() == LOCKED_OUT
+
+
+# Issue 2: a user refused another's hero until granted heroes:manage, and refused again after
+# the revoke, each on the very next request, whichever worker answers it
+
+
+def create_hero(server: Server, token: str) -> int:
+    created = fresh_as(
+        server, token, "POST", "/heroes", json={"name": unique("hero-"), "secret_name": "Owner"}
+    )
+    assert created.status_code == 201, created.text
+    return int(created.json()["id"])
+
+
+def patch_age(server: Server, token: str, hero_id: int, age: int) -> Counter[int]:
+    response = fresh_as(server, token, "PATCH", f"/heroes/{hero_id}", json={"age": age})
+    if response.status_code == 200:
+        assert response.json()["age"] == age
+        assert response.json()["secret_name"] == "Owner"  # heroes:manage sees it
+    else:
+        assert response.status_code == 403, response.text
+        assert response.json() == {"detail": NOT_YOURS}
+    return Counter({response.status_code: 1})
+
+
+def patches(server: Server, token: str, hero_id: int) -> Counter[int]:
+    return sum((patch_age(server, token, hero_id, age) for age in range(REPEATS)), Counter())
+
+
+class Story(NamedTuple):
+    hero_id: int
+    """A's hero."""
+    token: str
+    """B's token, requested without scope: it follows B's grants."""
+    other_id: int
+    other: str
+
+
+@pytest.fixture
+def story(server: Server, admin: dict[str, str]) -> Story:
+    owner, other = unique("owner"), unique("other")
+    create_user(server, admin, owner)
+    other_id = create_user(server, admin, other)
+    hero_id = create_hero(server, pair(server, owner)["access_token"])
+    return Story(hero_id, pair(server, other)["access_token"], other_id, other)
+
+
+def test_a_grant_and_revoke_through_the_api_hold_on_the_next_request(
+    server: Server, admin: dict[str, str], story: Story
+) -> None:
+    hero_id, token, other_id, _ = story
+    assert patches(server, token, hero_id) == Counter({403: REPEATS})
+
+    granted = fresh(
+        server,
+        "POST",
+        f"/users/{other_id}/permissions",
+        json={"permission": "heroes:manage"},
+        headers=admin,
+    )
+
+    assert granted.status_code == 200, granted.text
+    assert "heroes:manage" in granted.json()["direct"]
+    assert patches(server, token, hero_id) == Counter({200: REPEATS})
+
+    revoked = fresh(server, "DELETE", f"/users/{other_id}/permissions/heroes:manage", headers=admin)
+
+    assert revoked.status_code in (200, 204), revoked.text
+    assert patches(server, token, hero_id) == Counter({403: REPEATS})
+
+
+def test_a_grant_and_revoke_through_the_command_line_hold_on_the_next_request(
+    server: Server, story: Story
+) -> None:
+    hero_id, token, _, other = story
+    assert patches(server, token, hero_id) == Counter({403: REPEATS})
+
+    granted = cli(server, "grant", other, "heroes:manage")
+
+    assert granted.returncode == 0, (granted.stdout, granted.stderr)
+    assert granted.stdout.strip() == f"granted heroes:manage to {other}"
+    assert patches(server, token, hero_id) == Counter({200: REPEATS})
+
+    revoked = cli(server, "revoke", other, "heroes:manage")
+
+    assert revoked.returncode == 0, (revoked.stdout, revoked.stderr)
+    assert revoked.stdout.strip() == f"revoked heroes:manage from {other}"
+    assert patches(server, token, hero_id) == Counter({403: REPEATS})
