@@ -1,0 +1,1 @@
+"""Benchmark harness for hero-api: servers, seeding, wrk load and the comparison table."""
