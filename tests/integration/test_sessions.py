@@ -2,9 +2,14 @@
 refresh rotation and reuse detection, logout, password changes, deactivation and deletion,
 lockout and unlock (API and command line), scopes, and registration switched off."""
 
+import base64
+import json
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from jose import jwt
 
 from tests.integration.accounts import (
     BAD_CREDENTIALS,
@@ -26,6 +31,7 @@ from tests.integration.accounts import (
     unique,
 )
 from tests.integration.server import Server, database, run_server
+from tests.settings import TEST_SECRET_KEY
 
 MAX_FAILURES = 3
 WINDOW_SECONDS = 900
@@ -118,6 +124,49 @@ def test_a_refresh_token_is_not_an_access_token_nor_the_reverse(
 
     assert_token_refused(fresh_as(server, tokens["refresh_token"], "GET", "/users/me"))
     assert_refresh_refused(refresh(server, tokens["access_token"]))
+
+
+def forged(claims_of: dict[str, Any], **changes: Any) -> str:
+    """A token signed with the server's own key (the suite's), its claims changed."""
+    algorithm = changes.pop("algorithm", "HS256")
+    drop = changes.pop("drop", None)
+    payload = {**claims_of, **changes}
+    if drop:
+        del payload[drop]
+    return jwt.encode(payload, TEST_SECRET_KEY, algorithm=algorithm)
+
+
+def unsigned(claims_of: dict[str, Any]) -> str:
+    segments = [{"alg": "none", "typ": "JWT"}, claims_of]
+    encoded = [
+        base64.urlsafe_b64encode(json.dumps(part).encode()).rstrip(b"=").decode()
+        for part in segments
+    ]
+    return ".".join(encoded) + "."
+
+
+def test_tokens_not_made_by_the_server_as_it_makes_them_are_refused(
+    server: Server, username: str
+) -> None:
+    token = pair(server, username)["access_token"]
+    genuine = claims(token)
+    assert_works(server, forged(genuine))  # the forging itself is faithful
+    now = int(time.time())
+    refused = [
+        unsigned(genuine),
+        forged(genuine, algorithm="HS512"),
+        token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"),
+        forged(genuine, iat=now - 3600, exp=now - 60),
+        forged(genuine, iss="someone-else"),
+        forged(genuine, aud="someone-else"),
+        forged(genuine, type="refresh"),
+        forged(genuine, sub=genuine["sub"] + "0"),
+        forged(genuine, sub=int(genuine["sub"])),
+        *(forged(genuine, drop=claim) for claim in sorted(CLAIMS)),
+    ]
+
+    for token in refused:
+        assert_token_refused(fresh_as(server, token, "GET", "/users/me"))
 
 
 # Refreshing
@@ -389,10 +438,10 @@ def test_the_command_line_unlock_ends_a_lockout(server: Server, username: str) -
     lock_out(server, username, MAX_FAILURES)
     assert_locked_out(login(server, username), WINDOW_SECONDS)
 
-    done = cli(server, "unlock", username)
+    done = cli(server, "unlock", username.upper())  # usernames in any case, here too
 
     assert done.returncode == 0, done.stderr
-    assert done.stdout.strip() == f"unlocked {username}"
+    assert done.stdout.strip() == f"unlocked {username.upper()}"
     assert_works(server, pair(server, username)["access_token"])
 
 

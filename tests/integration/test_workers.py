@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import NamedTuple
 
+import httpx2 as httpx
 import pytest
 
 from tests.integration.accounts import (
@@ -23,9 +24,11 @@ from tests.integration.accounts import (
     lock_out,
     login,
     pair,
+    refresh,
     unique,
 )
 from tests.integration.server import Server, database, run_server
+from tests.integration.test_concurrency import burst, statuses
 
 WORKERS = 2
 REPEATS = 20
@@ -221,3 +224,46 @@ def test_a_grant_and_revoke_through_the_command_line_hold_on_the_next_request(
     assert revoked.returncode == 0, (revoked.stdout, revoked.stderr)
     assert revoked.stdout.strip() == f"revoked heroes:manage from {other}"
     assert patches(server, token, hero_id) == Counter({403: REPEATS})
+
+
+# Races across workers
+
+
+def test_concurrent_wrong_logins_across_workers_stop_exactly_at_the_limit(
+    server: Server, admin: dict[str, str]
+) -> None:
+    name = unique("raced")
+    create_user(server, admin, name)
+
+    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        return await client.post("/auth/token", data={"username": name, "password": "wrong!!!"})
+
+    responses = burst(server, REPEATS, send)
+
+    assert statuses(responses) == Counter({401: MAX_FAILURES, 429: REPEATS - MAX_FAILURES}), [
+        (r.status_code, r.text) for r in responses
+    ]
+    assert_locked_out(login(server, name), WINDOW_SECONDS)
+
+
+def test_one_refresh_token_presented_on_many_connections_at_once_works_once(
+    server: Server, admin: dict[str, str]
+) -> None:
+    name = unique("twice")
+    create_user(server, admin, name)
+    tokens = pair(server, name)
+
+    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        return await client.post("/auth/refresh", json={"refresh_token": tokens["refresh_token"]})
+
+    responses = burst(server, REPEATS, send)
+
+    assert statuses(responses) == Counter({200: 1, 401: REPEATS - 1}), [
+        (r.status_code, r.text) for r in responses
+    ]
+    (winner,) = [r.json() for r in responses if r.status_code == 200]
+    # the replays ended the family: the winner's new pair is dead too
+    for token in (tokens["access_token"], winner["access_token"]):
+        response = fresh_as(server, token, "GET", "/users/me")
+        assert response.status_code == 401 and response.json() == BAD_TOKEN
+    assert refresh(server, winner["refresh_token"]).status_code == 401
