@@ -2,7 +2,8 @@
 
 from datetime import timedelta
 
-from sqlmodel import Session
+from sqlalchemy import update
+from sqlmodel import Session, col
 
 from core import access, audit, sessions, throttle, tokens
 from core.config import get_settings
@@ -42,8 +43,11 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
     stored_hash = user.hashed_password if user else None
     session.commit()
     matches, upgraded_hash = verify_password(password, stored_hash)
-    if not matches or user is None:
+    if not matches or user is None or stored_hash is None:
         _failed(session, username, user, attempt)
+        raise AuthenticationFailed(BAD_CREDENTIALS)
+    if not _hold_if_unchanged(session, user, stored_hash, upgraded_hash):
+        _failed(session, username, user, attempt)  # its password changed while being checked
         raise AuthenticationFailed(BAD_CREDENTIALS)
     throttle.clear(session, username)
     if not user.is_active:
@@ -57,9 +61,6 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
         )
         session.commit()
         raise AccountDisabled("Account disabled")
-    if upgraded_hash:
-        user.hashed_password = upgraded_hash
-        session.add(user)
     assert user.id is not None
     narrowed = None
     if wanted is not None:
@@ -71,6 +72,23 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
     )
     session.commit()
     return token
+
+
+def _hold_if_unchanged(
+    session: Session, user: User, verified_hash: str, upgraded_hash: str | None
+) -> bool:
+    """Write-lock the user's row, unless its password changed while the connection was given
+    back for bcrypt, and reload it: a deactivation or password change made meanwhile is seen
+    here, and one made from now on waits for this login's session and then ends it."""
+    held = session.execute(
+        update(User)
+        .where(col(User.id) == user.id, col(User.hashed_password) == verified_hash)
+        .values(hashed_password=upgraded_hash or verified_hash)
+    )
+    if not held.rowcount:  # type: ignore[attr-defined]  # CursorResult of an UPDATE
+        return False
+    session.refresh(user)
+    return True
 
 
 def _failed(session: Session, username: str, user: User | None, attempt: throttle.Attempt) -> None:

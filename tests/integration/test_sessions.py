@@ -3,11 +3,13 @@ refresh rotation and reuse detection, logout, password changes, deactivation and
 lockout and unlock (API and command line), scopes, and registration switched off."""
 
 import base64
+import concurrent.futures
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
+import httpx2 as httpx
 import pytest
 from jose import jwt
 
@@ -563,3 +565,69 @@ def test_a_scope_of_nothing_held_gives_a_token_allowing_nothing(
     assert_forbidden(
         fresh_as(server, again.json()["access_token"], "GET", "/heroes"), "heroes:read"
     )
+
+
+# An account changed while its password is being checked
+
+
+SLOW_ROUNDS = "13"  # ~0.5 s a verification: time enough to change the account meanwhile
+CHANGE_DELAY_SECONDS = 0.15
+
+
+@pytest.fixture(scope="module")
+def slow_hash_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("slow-hash")
+    env = {"BCRYPT_ROUNDS": SLOW_ROUNDS, "HASH_CONCURRENCY": "2"}
+    with database(directory) as url, run_server(url, workdir=directory, env=env) as server:
+        yield server
+
+
+def during_login(server: Server, username: str, change: Callable[[], None]) -> httpx.Response:
+    """A login with PASSWORD, and `change` made while the server is verifying it."""
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pending = pool.submit(login, server, username)
+        time.sleep(CHANGE_DELAY_SECONDS)
+        change()
+        return pending.result()
+
+
+@pytest.mark.slow
+def test_an_account_deactivated_during_its_login_gets_no_session(
+    slow_hash_server: Server,
+) -> None:
+    server, admin = slow_hash_server, slow_hash_server.admin_headers()
+    name = unique("slowpoke")
+    uid = create_user(server, admin, name)
+
+    def deactivate() -> None:
+        response = fresh(server, "PATCH", f"/users/{uid}", json={"is_active": False}, headers=admin)
+        assert response.status_code == 200, response.text
+
+    response = during_login(server, name, deactivate)
+
+    assert response.status_code == 403, response.text
+    assert response.json() == {"detail": "Account disabled"}
+
+
+@pytest.mark.slow
+def test_a_password_reset_during_a_login_with_the_old_one_leaves_no_session(
+    slow_hash_server: Server,
+) -> None:
+    server, admin = slow_hash_server, slow_hash_server.admin_headers()
+    name = unique("slowpoke")
+    uid = create_user(server, admin, name)
+
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        reset = pool.submit(
+            fresh, server, "PATCH", f"/users/{uid}", json={"password": NEW_PASSWORD}, headers=admin
+        )
+        time.sleep(CHANGE_DELAY_SECONDS)  # the reset is hashing; the login reads the old hash
+        response = login(server, name)
+        assert reset.result().status_code == 200, reset.result().text
+
+    if response.status_code == 200:  # a session made after the reset, with the old password
+        assert_token_refused(fresh_as(server, response.json()["access_token"], "GET", "/users/me"))
+    else:
+        assert response.status_code == 401, response.text
+        assert response.json() == BAD_CREDENTIALS
+    assert_works(server, pair_with(server, name, NEW_PASSWORD))
