@@ -631,3 +631,50 @@ def test_a_password_reset_during_a_login_with_the_old_one_leaves_no_session(
         assert response.status_code == 401, response.text
         assert response.json() == BAD_CREDENTIALS
     assert_works(server, pair_with(server, name, NEW_PASSWORD))
+
+
+# A short window, and registration switched on
+
+SHORT_WINDOW_SECONDS = 2
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    directory = tmp_path_factory.mktemp("open")
+    env = {
+        "LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+        "LOGIN_WINDOW_SECONDS": str(SHORT_WINDOW_SECONDS),
+        "ALLOW_REGISTRATION": "true",
+        "DEFAULT_PERMISSIONS": "heroes:read,heroes:write,teams:read",
+    }
+    with database(directory) as url, run_server(url, workdir=directory, env=env) as server:
+        yield server
+
+
+def test_a_lockout_ends_when_the_window_passes(open_server: Server) -> None:
+    name = unique("patient")
+    create_user(open_server, open_server.admin_headers(), name)
+    lock_out(open_server, name, MAX_FAILURES)
+    assert_locked_out(login(open_server, name), SHORT_WINDOW_SECONDS)
+
+    time.sleep(SHORT_WINDOW_SECONDS + 0.2)
+
+    assert_works(open_server, pair(open_server, name)["access_token"])
+
+
+def test_registration_when_switched_on_gives_the_default_permissions(open_server: Server) -> None:
+    name = unique("signup")
+
+    response = fresh(
+        open_server, "POST", "/auth/register", json={"username": name, "password": PASSWORD}
+    )
+
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["username"] == name and body["roles"] == []
+    assert body["permissions"] == DEFAULT_SCOPE.split()
+    assert pair(open_server, name.upper())["scope"] == DEFAULT_SCOPE
+    again = fresh(
+        open_server, "POST", "/auth/register", json={"username": name.upper(), "password": PASSWORD}
+    )
+    assert again.status_code == 409 and again.json() == {"detail": "Username already taken"}
