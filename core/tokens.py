@@ -30,6 +30,7 @@ JOSE_OPTIONS = {
     "require_aud": True,
     "leeway": 0,
 }
+VERIFIED_CACHE_SIZE = 4096
 
 
 logger = logging.getLogger("hero_api")
@@ -40,6 +41,15 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
+class Checks:
+    """What a token is checked against besides its signature."""
+
+    algorithm: str
+    audience: str
+    issuer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Claims:
     user_id: int
     session_id: str
@@ -47,6 +57,7 @@ class Claims:
     scope: str
     token_type: TokenType
     issued_at: datetime
+    expires_at: datetime
 
 
 def secret_key_path(settings: Settings) -> Path:
@@ -127,14 +138,28 @@ def encode(
 
 
 def decode(token: str, expected_type: TokenType) -> Claims:
+    """The verified claims of a token of the expected type, still unexpired now."""
     settings = get_settings()
+    checks = Checks(settings.jwt_algorithm, settings.jwt_audience, settings.jwt_issuer)
+    claims = _verify(token, expected_type, signing_key(), checks)
+    if claims.expires_at <= utcnow():
+        raise InvalidToken("expired")
+    return claims
+
+
+@lru_cache(maxsize=VERIFIED_CACHE_SIZE)
+def _verify(token: str, expected_type: TokenType, key: str, checks: Checks) -> Claims:
+    """Signature and claims checks, remembered per token string: a client sends the same
+    token with every request, and python-jose takes longer than the whole database lookup.
+    Only the expiry depends on the clock, and decode() checks it on every use; revocation is
+    the database's job (the session row), never this cache's. Failures are not cached."""
     try:
         payload = jwt.decode(
             token,
-            signing_key(),
-            algorithms=[settings.jwt_algorithm],
-            audience=settings.jwt_audience,
-            issuer=settings.jwt_issuer,
+            key,
+            algorithms=[checks.algorithm],
+            audience=checks.audience,
+            issuer=checks.issuer,
             options=JOSE_OPTIONS,
         )
     except JWTError as exc:
@@ -149,11 +174,17 @@ def decode(token: str, expected_type: TokenType) -> Claims:
         raise InvalidToken("malformed sub")
     if int(sub) > INT32_MAX or not all(isinstance(v, str) for v in (sid, jti, scope)):
         raise InvalidToken("malformed claims")
+    try:
+        issued_at = datetime.fromtimestamp(int(iat), tz=UTC)
+        expires_at = datetime.fromtimestamp(int(payload["exp"]), tz=UTC)
+    except (TypeError, ValueError, OverflowError, OSError):
+        raise InvalidToken("malformed times") from None
     return Claims(
         user_id=int(sub),
         session_id=sid,
         jti=jti,
         scope=scope,
         token_type=payload["type"],
-        issued_at=datetime.fromtimestamp(iat, tz=UTC),
+        issued_at=issued_at,
+        expires_at=expires_at,
     )

@@ -2,6 +2,7 @@
 authorize is replaced through `app.dependency_overrides` in turn, and the rest runs for real."""
 
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -33,6 +34,7 @@ def claims_for(user_id: int, session_id: str, scope: str = "") -> tokens.Claims:
         scope=scope,
         token_type="access",
         issued_at=utcnow(),
+        expires_at=utcnow() + timedelta(minutes=15),
     )
 
 
