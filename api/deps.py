@@ -8,13 +8,13 @@ from collections.abc import Callable
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Security, status
-from fastapi.concurrency import run_in_threadpool
 from fastapi.security import OAuth2PasswordBearer, SecurityScopes
 from sqlmodel import Session
 
+from api import threads
 from core import access, tokens
 from core.access import Principal
-from core.db import get_session
+from core.db import HELD_BY_THREAD, get_session
 from core.permissions import CATALOGUE, Permission
 
 P = ParamSpec("P")
@@ -38,22 +38,46 @@ def forbidden(detail: str, missing: str) -> HTTPException:
     )
 
 
-async def in_thread(
-    session: Session,
-    work: Callable[Concatenate[Session, P], T],
-    *args: P.args,
-    **kwargs: P.kwargs,
-) -> T:
-    """Run blocking database work in one worker thread, and hand the connection back to the
-    pool before leaving it: a request never waits for a thread while holding a connection."""
+def _closing(
+    session: Session, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
+) -> Callable[[], T]:
+    """The work, then the session closed in the same thread: its connection goes back to the
+    pool before the thread is free, so a request never holds one while it waits for a thread.
+    get_session leaves a session that a thread still holds to that thread (a cancelled
+    request does not wait for its thread)."""
 
     def run() -> T:
         try:
             return work(session, *args, **kwargs)
         finally:
             session.close()
+            session.info.pop(HELD_BY_THREAD, None)
 
-    return await run_in_threadpool(run)
+    session.info[HELD_BY_THREAD] = True
+    return run
+
+
+async def in_thread(
+    session: Session,
+    work: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run blocking database work on one of the database threads."""
+    return await threads.run_on(
+        threads.database_threads(), _closing(session, work, *args, **kwargs)
+    )
+
+
+async def in_hashing_thread(
+    session: Session,
+    work: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run work that hashes or verifies a password (and the database work around it) on one
+    of the hashing threads, so that logins never take the threads that reads need."""
+    return await threads.run_on(threads.hashing_threads(), _closing(session, work, *args, **kwargs))
 
 
 async def decode_token(token: Annotated[str | None, Depends(oauth2_scheme)]) -> tokens.Claims:

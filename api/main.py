@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from fastapi.concurrency import run_in_threadpool
 
-from api import errors
+from api import errors, threads
 from api.middleware import BodySizeLimit
 from api.routers import audit, auth, health, heroes, permissions, teams, users
 from core import db, startup
@@ -17,6 +17,7 @@ from core.config import get_settings
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     await run_in_threadpool(startup.prepare, db.engine, get_settings())
     yield
+    threads.shutdown()
     db.engine.dispose()
 
 

@@ -9,8 +9,14 @@ from sqlmodel import Session, create_engine
 
 from core.config import Settings, get_settings
 
-SQLITE_POOL_SIZE = 64
-"""Above anyio's 40 worker threads: on SQLite a thread never waits for a connection."""
+HELD_BY_THREAD = "held_by_thread"
+"""Session.info key: a worker thread is using the session and will close it itself."""
+
+
+def connections_per_worker(settings: Settings) -> int:
+    """One connection for each thread that runs database work (api.threads): the database
+    threads and the hashing threads. Overflow is slack for startup and the command line."""
+    return settings.db_pool_size + settings.hash_concurrency
 
 
 def _is_memory_sqlite(url: str) -> bool:
@@ -35,7 +41,7 @@ def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
     if not url.startswith("sqlite"):
         return create_engine(
             url,
-            pool_size=settings.db_pool_size,
+            pool_size=connections_per_worker(settings),
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
             pool_pre_ping=True,
@@ -47,8 +53,8 @@ def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
         engine = create_engine(
             url,
             connect_args=connect_args,
-            pool_size=SQLITE_POOL_SIZE,
-            max_overflow=0,
+            pool_size=connections_per_worker(settings),
+            max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
         )
     wal = not _is_memory_sqlite(url)
@@ -61,7 +67,11 @@ engine = create_db_engine(get_settings())
 
 async def get_session() -> AsyncIterator[Session]:
     """One session per request. Opening is free (no connection until the first query), and
-    closing runs on the event loop, so a request never waits for a worker thread while it
-    holds a pooled connection: the pool cannot deadlock against the thread limiter."""
-    with Session(engine, expire_on_commit=False) as session:
+    its work runs in worker threads that close it before they return, so the request never
+    holds a pooled connection while it waits: the pool cannot deadlock against the threads."""
+    session = Session(engine, expire_on_commit=False)
+    try:
         yield session
+    finally:
+        if not session.info.get(HELD_BY_THREAD):
+            session.close()
