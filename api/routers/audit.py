@@ -6,11 +6,12 @@ from fastapi import APIRouter, Query
 
 from api.deps import AuditReader, SessionDep, in_thread
 from api.params import PageDep
+from api.responses import GUARDED
 from core import audit
 from models import AuditPublic
 from models.common import INT32_MAX, NO_NUL, UTCInstant
 
-router = APIRouter(tags=["audit"])
+router = APIRouter(tags=["audit"], responses=GUARDED)
 
 UserId = Annotated[int | None, Query(ge=1, le=INT32_MAX)]
 

@@ -7,6 +7,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session
 
 from api.deps import SessionDep, in_thread
+from api.responses import HealthStatus
 
 router = APIRouter(tags=["health"])
 
@@ -15,7 +16,11 @@ def _ping(session: Session) -> None:
     session.execute(text("SELECT 1"))
 
 
-@router.get("/health")
+@router.get(
+    "/health",
+    response_model=HealthStatus,
+    responses={503: {"model": HealthStatus, "description": "Database unreachable"}},
+)
 async def health(session: SessionDep) -> JSONResponse:
     try:
         await in_thread(session, _ping)
