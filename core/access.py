@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from core.errors import Conflict, Forbidden
 from core.permissions import ADMIN_ROLE, EVERY_PERMISSION, Permission, expand, parse_scope
+from core.reads import single_statement
 from models import AuthSession, Role, RolePermission, User, UserPermission, UserRole
 
 
@@ -89,7 +90,7 @@ def load_principal(session: Session, user_id: int, session_id: str) -> Principal
     is gone or inactive or the session was ended (logout, password change, reuse).
     Runs on every request, so it skips the ORM: a Core statement on the session's connection."""
     rows = (
-        session.connection()
+        single_statement(session)
         .execute(PRINCIPAL_QUERY, {"user_id": user_id, "session_id": session_id})
         .all()
     )

@@ -1,9 +1,11 @@
 """The engine and the per-request session."""
 
+import select
 from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import Engine, event
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
@@ -36,16 +38,29 @@ def _sqlite_pragmas(busy_timeout_ms: int, wal: bool) -> Any:
     return on_connect
 
 
+def _ended_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    """Checkout check without a round trip: an idle PostgreSQL connection has nothing to
+    read, so a readable (or closed) socket is one the server has ended (a restart, a
+    terminated backend). The pool then replaces it before any query fails on it."""
+    if dbapi_connection.closed or dbapi_connection.broken:
+        raise DisconnectionError("connection closed")
+    poller = select.poll()
+    poller.register(dbapi_connection.fileno(), select.POLLIN | select.POLLERR | select.POLLHUP)
+    if poller.poll(0):
+        raise DisconnectionError("the server ended this connection")
+
+
 def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
     url = url or settings.database_url
     if not url.startswith("sqlite"):
-        return create_engine(
+        engine = create_engine(
             url,
             pool_size=connections_per_worker(settings),
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
-            pool_pre_ping=True,
         )
+        event.listen(engine, "checkout", _ended_by_server)
+        return engine
     connect_args = {"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000}
     if _is_memory_sqlite(url):
         engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)

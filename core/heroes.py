@@ -9,6 +9,7 @@ from sqlmodel import Session, col
 from core.access import Principal
 from core.errors import Forbidden, Invalid, NotFound
 from core.permissions import Permission
+from core.reads import single_statement
 from models import Hero, HeroCreate, HeroPublic, HeroUpdate, Team
 
 
@@ -143,7 +144,7 @@ def delete_hero(session: Session, viewer: Principal, hero_id: int) -> None:
 
 
 def read_hero(session: Session, viewer: Principal, hero_id: int) -> HeroPublic:
-    row = session.connection().execute(READ_HERO, {"hero_id": hero_id}).mappings().first()
+    row = single_statement(session).execute(READ_HERO, {"hero_id": hero_id}).mappings().first()
     if row is None:
         raise NotFound("Hero not found")
     return present_row(viewer, row)

@@ -102,7 +102,7 @@ def test_terminated_backends_are_replaced_without_an_error(
         statuses = [
             client.get(f"/heroes/{hero_id}", headers=headers).status_code for _ in range(10)
         ]
-        assert statuses == [200] * 10  # pre-ping finds the dead connections before a query does
+        assert statuses == [200] * 10  # the checkout check finds them before a query does
         assert client.get("/health").json() == {"status": "ok", "database": "ok"}
     assert pg_server.process.poll() is None
 
