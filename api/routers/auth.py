@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, status
 from fastapi.security import OAuth2PasswordRequestForm
 
-from api.deps import CurrentUser, SessionDep, in_thread
+from api.deps import CurrentUser, SessionDep, in_hashing_thread, in_thread
 from api.responses import AUTHENTICATED, ErrorMessage, InvalidScopeError, errors
 from core import auth, users
 from core.config import get_settings
@@ -26,7 +26,9 @@ BAD_LOGIN_REQUEST = "invalid_scope, or a form that cannot be parsed"
 async def login(
     session: SessionDep, form: Annotated[OAuth2PasswordRequestForm, Depends()]
 ) -> Token:
-    return await in_thread(session, auth.login, form.username, form.password, " ".join(form.scopes))
+    return await in_hashing_thread(
+        session, auth.login, form.username, form.password, " ".join(form.scopes)
+    )
 
 
 @router.post("/refresh", responses=errors(400, 401, 413, 503))
@@ -49,4 +51,4 @@ async def logout(
 async def register(session: SessionDep, body: UserCreate) -> UserPublic:
     if not get_settings().allow_registration:
         raise HTTPException(status.HTTP_404_NOT_FOUND, detail="Not Found")
-    return await in_thread(session, users.register, body)
+    return await in_hashing_thread(session, users.register, body)

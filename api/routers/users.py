@@ -2,7 +2,14 @@
 
 from fastapi import APIRouter, Response, status
 
-from api.deps import CurrentUser, SessionDep, UserManager, UserReader, in_thread
+from api.deps import (
+    CurrentUser,
+    SessionDep,
+    UserManager,
+    UserReader,
+    in_hashing_thread,
+    in_thread,
+)
 from api.params import IdPath, PageDep
 from api.responses import AUTHENTICATED, errors
 from core import users
@@ -23,7 +30,7 @@ async def update_me(session: SessionDep, user: CurrentUser, changes: UserSelfUpd
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(400, 413))
 async def change_password(session: SessionDep, user: CurrentUser, body: PasswordChange) -> None:
-    await in_thread(
+    await in_hashing_thread(
         session, users.change_password, user.id, body.current_password, body.new_password
     )
 
@@ -39,7 +46,7 @@ async def list_users(
 
 @router.post("", status_code=status.HTTP_201_CREATED, responses=errors(400, 403, 409, 413))
 async def create_user(session: SessionDep, admin: UserManager, body: UserCreate) -> UserPublic:
-    return await in_thread(session, users.create_and_present, body, actor_id=admin.id)
+    return await in_hashing_thread(session, users.create_and_present, body, actor_id=admin.id)
 
 
 @router.get("/{user_id}", responses=errors(403, 404))
@@ -51,7 +58,8 @@ async def read_user(session: SessionDep, reader: UserReader, user_id: IdPath) ->
 async def update_user(
     session: SessionDep, admin: UserManager, user_id: IdPath, changes: UserUpdate
 ) -> UserPublic:
-    return await in_thread(session, users.update_and_present, user_id, changes, actor_id=admin.id)
+    run = in_thread if changes.password is None else in_hashing_thread
+    return await run(session, users.update_and_present, user_id, changes, actor_id=admin.id)
 
 
 @router.delete(
