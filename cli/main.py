@@ -85,6 +85,7 @@ def serve(
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     try:
         startup.prepare(engine(), settings)
+        startup.check_connection_budget(engine(), settings, workers)
     except ConfigurationError as exc:
         fail(str(exc), EXIT_INVALID)
     engine().dispose()  # the workers open their own connections

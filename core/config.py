@@ -39,7 +39,7 @@ class Settings(BaseSettings):
     hash_concurrency: int = Field(default=1, ge=1, le=64)
 
     db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=10, ge=0)
+    db_max_overflow: int = Field(default=2, ge=0)
     db_pool_timeout: float = Field(default=10.0, gt=0)
     sqlite_busy_timeout_ms: int = Field(default=5000, ge=0)
 
@@ -56,6 +56,12 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.environment == "production"
+
+    @property
+    def connections_per_worker(self) -> int:
+        """One pooled connection for each thread that runs database work (api.threads): the
+        database threads and the hashing threads; overflow is slack for startup."""
+        return self.db_pool_size + self.hash_concurrency
 
     @property
     def is_sqlite(self) -> bool:

@@ -15,11 +15,6 @@ HELD_BY_THREAD = "held_by_thread"
 """Session.info key: a worker thread is using the session and will close it itself."""
 
 
-def connections_per_worker(settings: Settings) -> int:
-    """One connection for each thread that runs database work (api.threads): the database
-    threads and the hashing threads. Overflow is slack for startup and the command line."""
-    return settings.db_pool_size + settings.hash_concurrency
-
 
 def _is_memory_sqlite(url: str) -> bool:
     return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
@@ -55,7 +50,7 @@ def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
     if not url.startswith("sqlite"):
         engine = create_engine(
             url,
-            pool_size=connections_per_worker(settings),
+            pool_size=settings.connections_per_worker,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
         )
@@ -68,7 +63,7 @@ def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
         engine = create_engine(
             url,
             connect_args=connect_args,
-            pool_size=connections_per_worker(settings),
+            pool_size=settings.connections_per_worker,
             max_overflow=settings.db_max_overflow,
             pool_timeout=settings.db_pool_timeout,
         )

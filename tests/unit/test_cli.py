@@ -14,14 +14,14 @@ import pytest
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, SQLModel
 
-from core import audit, auth, bootstrap, db, grants, schema, users
+from core import audit, auth, bootstrap, db, grants, schema, startup, users
 from core import permissions as catalogue
 from core.config import get_settings
-from core.errors import AuthenticationFailed
+from core.errors import AuthenticationFailed, ConfigurationError
 from core.hashing import verify_password
 from models import RoleCreate, UserCreate, UserUpdate
-from tests.integration.server import bearer, database, run_server
-from tests.settings import TEST_SECRET_KEY
+from tests.integration.server import bearer, database, free_port, run_server
+from tests.settings import TEST_SECRET_KEY, on_postgres
 
 Record = dict[str, Any]
 HERO_API = Path(sys.executable).with_name("hero-api")
@@ -503,3 +503,31 @@ def test_cli_changes_take_effect_for_an_api_user_on_the_next_request(
         ("permission.revoke", "teams:write", DEFAULTS_AND_WRITE, DEFAULTS),
         ("permission.grant", "teams:write", DEFAULTS, DEFAULTS_AND_WRITE),
     ]
+
+
+# The connection budget (README, "Running at scale")
+
+
+postgres_only = pytest.mark.skipif(
+    not on_postgres(),
+    reason="reads PostgreSQL's max_connections: runs with TEST_DATABASE=postgresql",
+)
+
+
+@postgres_only
+def test_serve_refuses_workers_that_together_exceed_max_connections(
+    cli: Cli, cli_engine: Engine
+) -> None:
+    done = cli("serve", "--port", str(free_port()), "--workers", "1000")
+
+    assert done.returncode == EXIT_INVALID, (done.stdout, done.stderr)
+    assert "1000 workers x 13 connections" in done.stderr
+    assert "exceeds the" in done.stderr and "max_connections" in done.stderr
+
+
+@postgres_only
+def test_a_budget_within_max_connections_is_accepted(cli_engine: Engine) -> None:
+    startup.check_connection_budget(cli_engine, get_settings(), workers=2)
+
+    with pytest.raises(ConfigurationError, match="1000 workers x 13 connections"):
+        startup.check_connection_budget(cli_engine, get_settings(), workers=1000)
