@@ -15,7 +15,6 @@ HELD_BY_THREAD = "held_by_thread"
 """Session.info key: a worker thread is using the session and will close it itself."""
 
 
-
 def _is_memory_sqlite(url: str) -> bool:
     return url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in url
 
