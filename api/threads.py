@@ -4,7 +4,7 @@ Database work runs on DB_POOL_SIZE threads and password hashing on HASH_CONCURRE
 and the engine keeps a connection for each of them (core.db): a thread never waits for a
 connection, so the pool cannot deadlock, and a login storm queues for the hashing threads
 without taking a thread or a core that reads need. A hop onto a plain executor costs a
-third of one through anyio's 40-token default pool (measured in bench/README)."""
+third of one through anyio's 40-token default pool (README, "How it is built")."""
 
 import asyncio
 import contextlib

@@ -41,14 +41,15 @@ def table(summaries: list[Summary]) -> str:
     by_key = {summary.row.key: summary for summary in summaries}
     lines = [
         "| configuration | req/s (median) | min-max | p99 ms (median) | vs tutorial (2)"
-        " | vs overridden (3) | non-2xx + socket errors |",
-        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        " | vs tutorial 2p | vs overridden (3) | non-2xx + socket errors |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for summary in summaries:
         lines.append(
             f"| {summary.row.label} | {summary.rps:,.0f}"
             f" | {summary.rps_min:,.0f}-{summary.rps_max:,.0f}"
             f" | {summary.p99_ms:.1f} | {ratio(summary.rps, by_key.get('2'))}"
+            f" | {ratio(summary.rps, by_key.get('2p'))}"
             f" | {ratio(summary.rps, by_key.get('3'))} | {summary.errors} |"
         )
     return "\n".join(lines)
@@ -58,6 +59,13 @@ def target(name: str, value: float, goal: str, holds: bool) -> str:
     return f"- {name}: {value:.2f} (target {goal}) {'holds' if holds else 'MISSED'}"
 
 
+def share(part: float, whole: float) -> float:
+    """part / whole; a baseline that stalled (0 req/s) is beaten by anything that answers."""
+    if whole == 0:
+        return float("inf") if part > 0 else 0.0
+    return part / whole
+
+
 def targets(summaries: list[Summary]) -> list[str]:
     s = {summary.row.key: summary for summary in summaries}
     notes: list[str] = []
@@ -65,16 +73,25 @@ def targets(summaries: list[Summary]) -> list[str]:
         notes.append(
             target(
                 "full chain / tutorial",
-                s["4"].rps / s["2"].rps,
+                share(s["4"].rps, s["2"].rps),
                 ">= 1.0",
                 s["4"].rps >= s["2"].rps,
+            )
+        )
+    if "4" in s and "2p" in s:
+        notes.append(
+            target(
+                "full chain / tutorial with pool 64",
+                share(s["4"].rps, s["2p"].rps),
+                ">= 1.0",
+                s["4"].rps >= s["2p"].rps,
             )
         )
     if "4" in s and "3" in s:
         notes.append(
             target(
                 "full chain / overridden",
-                s["4"].rps / s["3"].rps,
+                share(s["4"].rps, s["3"].rps),
                 ">= 0.85",
                 s["4"].rps >= 0.85 * s["3"].rps,
             )
@@ -83,7 +100,7 @@ def targets(summaries: list[Summary]) -> list[str]:
         notes.append(
             target(
                 "storm reads / full chain",
-                s["5"].rps / s["4"].rps,
+                share(s["5"].rps, s["4"].rps),
                 ">= 0.7",
                 s["5"].rps >= 0.7 * s["4"].rps,
             )
@@ -91,7 +108,7 @@ def targets(summaries: list[Summary]) -> list[str]:
         notes.append(
             target(
                 "storm p99 / full chain p99",
-                s["5"].p99_ms / s["4"].p99_ms,
+                share(s["5"].p99_ms, s["4"].p99_ms),
                 "<= 2",
                 s["5"].p99_ms <= 2 * s["4"].p99_ms,
             )
@@ -100,14 +117,15 @@ def targets(summaries: list[Summary]) -> list[str]:
         notes.append(
             target(
                 "after_id page time / first page time",
-                s["6a"].rps / s["6b"].rps,
+                share(s["6a"].rps, s["6b"].rps),
                 "<= 1.2",
                 s["6a"].rps <= 1.2 * s["6b"].rps,
             )
         )
     if "6a" in s and "6c" in s:
         notes.append(
-            f"- offset page time / first page time: {s['6a'].rps / s['6c'].rps:.2f} (no target)"
+            "- offset page time / first page time:"
+            f" {share(s['6a'].rps, s['6c'].rps):.2f} (no target)"
         )
     for key in ("2c", "4c"):
         if key in s:

@@ -38,6 +38,7 @@ LOGIN_MAX_FAILURES = 1_000_000_000
 TOKEN_MINUTES = 24 * 60
 STORM_LEAD_SECONDS = 1.0
 HTTP_PARALLELISM = 4
+TUTORIAL_POOL_SIZE = 64  # past anyio's 40 worker threads
 PREPARE_TIMEOUT_SECONDS = 600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 T = TypeVar("T")
@@ -127,6 +128,10 @@ def server_spec(
         return servers.ServerSpec(name, uvicorn_argv("bench.ceiling_app:app"), "/heroes/1", env)
     if name == "tutorial":
         return servers.ServerSpec(name, uvicorn_argv("bench.tutorial_app:app"), "/heroes/1", env)
+    if name == "tutorial_pool":
+        pool = {"BENCH_TUTORIAL_POOL": str(TUTORIAL_POOL_SIZE)}
+        argv = uvicorn_argv("bench.tutorial_app:app")
+        return servers.ServerSpec(name, argv, "/heroes/1", {**env, **pool})
     if name == "overridden":
         if accounts is None:
             raise BenchError("configuration 3 needs hero-api's users")

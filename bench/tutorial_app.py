@@ -34,8 +34,15 @@ def connect_args_for(url: str) -> dict[str, Any]:
     return {"check_same_thread": False} if url.startswith("sqlite") else {}
 
 
+def pool_args() -> dict[str, Any]:
+    """The tutorial as written uses SQLAlchemy's default pool (5 + 10). BENCH_TUTORIAL_POOL
+    enlarges it past anyio's 40 threads, the one change that keeps it from stalling."""
+    size = os.environ.get("BENCH_TUTORIAL_POOL")
+    return {"pool_size": int(size), "max_overflow": 0} if size else {}
+
+
 database_url = os.environ.get("DATABASE_URL", "sqlite:///./hero.db")
-engine = create_engine(database_url, connect_args=connect_args_for(database_url))
+engine = create_engine(database_url, connect_args=connect_args_for(database_url), **pool_args())
 
 
 def get_session() -> Iterator[Session]:
