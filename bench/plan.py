@@ -42,7 +42,7 @@ def core_rows(shape: Shape) -> list[Row]:
     candidates = [
         (1, Row("1", "1 ceiling: async constant", "ceiling", ONE_HERO, False, c)),
         (2, Row("2", "2 tutorial open route", "tutorial", ONE_HERO, False, c)),
-        (2, Row("2p", "2p tutorial, pool 64 (no stall)", "tutorial_pool", ONE_HERO, False, c)),
+        (2, Row("2p", "2p tutorial, pool enlarged", "tutorial_pool", ONE_HERO, False, c)),
         (3, Row("3", "3 hero-api, chain overridden", "overridden", ONE_HERO, False, c)),
         (4, Row("4", "4 hero-api, full chain", "hero", ONE_HERO, True, c)),
         (5, Row("5", STORM_LABEL, "hero", ONE_HERO, True, c, storm=True)),

@@ -81,7 +81,7 @@ def targets(summaries: list[Summary]) -> list[str]:
     if "4" in s and "2p" in s:
         notes.append(
             target(
-                "full chain / tutorial with pool 64",
+                "full chain / tutorial, pool enlarged",
                 share(s["4"].rps, s["2p"].rps),
                 ">= 1.0",
                 s["4"].rps >= s["2p"].rps,

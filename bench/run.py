@@ -38,7 +38,9 @@ LOGIN_MAX_FAILURES = 1_000_000_000
 TOKEN_MINUTES = 24 * 60
 STORM_LEAD_SECONDS = 1.0
 HTTP_PARALLELISM = 4
-TUTORIAL_POOL_SIZE = 64  # past anyio's 40 worker threads
+TUTORIAL_POOL_SIZE = {"sqlite": 64, "postgres": 40}
+"""Past anyio's 40 worker threads on SQLite; on PostgreSQL every server of the run shares
+max_connections (100 by default), so the tutorial gets what the others leave."""
 PREPARE_TIMEOUT_SECONDS = 600
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost"})
 T = TypeVar("T")
@@ -129,7 +131,8 @@ def server_spec(
     if name == "tutorial":
         return servers.ServerSpec(name, uvicorn_argv("bench.tutorial_app:app"), "/heroes/1", env)
     if name == "tutorial_pool":
-        pool = {"BENCH_TUTORIAL_POOL": str(TUTORIAL_POOL_SIZE)}
+        kind = "sqlite" if env["DATABASE_URL"].startswith("sqlite") else "postgres"
+        pool = {"BENCH_TUTORIAL_POOL": str(TUTORIAL_POOL_SIZE[kind])}
         argv = uvicorn_argv("bench.tutorial_app:app")
         return servers.ServerSpec(name, argv, "/heroes/1", {**env, **pool})
     if name == "overridden":

@@ -20,7 +20,7 @@ from sqlmodel import Session, col
 
 from core.errors import Conflict, Forbidden
 from core.permissions import ADMIN_ROLE, EVERY_PERMISSION, Permission, expand, parse_scope
-from core.reads import single_statement
+from core.reads import fetch_all
 from models import AuthSession, Role, RolePermission, User, UserPermission, UserRole
 
 
@@ -88,12 +88,8 @@ PRINCIPAL_QUERY = _principal_query()
 def load_principal(session: Session, user_id: int, session_id: str) -> Principal | None:
     """The active user behind a live login session, in one indexed query; None when the user
     is gone or inactive or the session was ended (logout, password change, reuse).
-    Runs on every request, so it skips the ORM: a Core statement on the session's connection."""
-    rows = (
-        single_statement(session)
-        .execute(PRINCIPAL_QUERY, {"user_id": user_id, "session_id": session_id})
-        .all()
-    )
+    Runs on every request, so it takes the lean path of core.reads."""
+    rows = fetch_all(session, PRINCIPAL_QUERY, {"user_id": user_id, "session_id": session_id})
     if not rows:
         return None
     username, scope = rows[0][0], rows[0][1]

@@ -403,6 +403,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
         (method, str(context.path))
         for context in iter_route_contexts(app.routes)
         if isinstance(context.original_route, APIRoute)
+        and context.original_route.include_in_schema  # not the /docs pages
         for method in context.methods or ()
     }
 
