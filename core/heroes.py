@@ -33,7 +33,8 @@ HERO_COLUMNS = (
 )
 READ_HERO = select(*HERO_COLUMNS).where(col(Hero.id) == bindparam("hero_id", type_=Integer))
 HERO_FIELDS = tuple(READ_HERO.selected_columns.keys())
-"""Reads skip the ORM: built once, run as Core, rows presented without a second validation."""
+"""Reads skip the ORM: one hero through core.reads, pages as Core; rows are presented without
+a second validation."""
 
 
 def sees_secret(viewer: Principal, owner_id: int | None) -> bool:
