@@ -5,6 +5,7 @@
 Each link is small and replaceable through `app.dependency_overrides`."""
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Annotated, Concatenate, ParamSpec, TypeVar
 
 from fastapi import Depends, HTTPException, Security, status
@@ -38,13 +39,17 @@ def forbidden(detail: str, missing: str) -> HTTPException:
     )
 
 
-def _closing(
-    session: Session, work: Callable[Concatenate[Session, P], T], *args: P.args, **kwargs: P.kwargs
-) -> Callable[[], T]:
-    """The work, then the session closed in the same thread: its connection goes back to the
-    pool before the thread is free, so a request never holds one while it waits for a thread.
-    get_session leaves a session that a thread still holds to that thread (a cancelled
-    request does not wait for its thread)."""
+async def _on(
+    pool: ThreadPoolExecutor,
+    session: Session,
+    work: Callable[Concatenate[Session, P], T],
+    *args: P.args,
+    **kwargs: P.kwargs,
+) -> T:
+    """Run the work, then close the session, in one thread of the pool: the connection goes
+    back before the thread is free, so a request never holds one while it waits for a thread.
+    get_session leaves a session that a thread still holds to that thread (a cancelled request
+    does not wait for its thread)."""
 
     def run() -> T:
         try:
@@ -54,7 +59,7 @@ def _closing(
             session.info.pop(HELD_BY_THREAD, None)
 
     session.info[HELD_BY_THREAD] = True
-    return run
+    return await threads.run_on(pool, run)
 
 
 async def in_thread(
@@ -64,9 +69,7 @@ async def in_thread(
     **kwargs: P.kwargs,
 ) -> T:
     """Run blocking database work on one of the database threads."""
-    return await threads.run_on(
-        threads.database_threads(), _closing(session, work, *args, **kwargs)
-    )
+    return await _on(threads.database_threads(), session, work, *args, **kwargs)
 
 
 async def in_hashing_thread(
@@ -77,7 +80,7 @@ async def in_hashing_thread(
 ) -> T:
     """Run work that hashes or verifies a password (and the database work around it) on one
     of the hashing threads, so that logins never take the threads that reads need."""
-    return await threads.run_on(threads.hashing_threads(), _closing(session, work, *args, **kwargs))
+    return await _on(threads.hashing_threads(), session, work, *args, **kwargs)
 
 
 async def decode_token(token: Annotated[str | None, Depends(oauth2_scheme)]) -> tokens.Claims:
