@@ -41,15 +41,6 @@ class InvalidToken(Exception):
 
 
 @dataclass(frozen=True, slots=True)
-class Checks:
-    """What a token is checked against besides its signature."""
-
-    algorithm: str
-    audience: str
-    issuer: str
-
-
-@dataclass(frozen=True, slots=True)
 class Claims:
     user_id: int
     session_id: str
@@ -140,15 +131,23 @@ def encode(
 def decode(token: str, expected_type: TokenType) -> Claims:
     """The verified claims of a token of the expected type, still unexpired now."""
     settings = get_settings()
-    checks = Checks(settings.jwt_algorithm, settings.jwt_audience, settings.jwt_issuer)
-    claims = _verify(token, expected_type, signing_key(), checks)
+    claims = _verify(
+        token,
+        expected_type,
+        signing_key(),
+        settings.jwt_algorithm,
+        settings.jwt_audience,
+        settings.jwt_issuer,
+    )
     if claims.expires_at <= utcnow():
         raise InvalidToken("expired")
     return claims
 
 
 @lru_cache(maxsize=VERIFIED_CACHE_SIZE)
-def _verify(token: str, expected_type: TokenType, key: str, checks: Checks) -> Claims:
+def _verify(
+    token: str, expected_type: TokenType, key: str, algorithm: str, audience: str, issuer: str
+) -> Claims:
     """Signature and claims checks, remembered per token string: a client sends the same
     token with every request, and python-jose takes longer than the whole database lookup.
     Only the expiry depends on the clock, and decode() checks it on every use; revocation is
@@ -157,9 +156,9 @@ def _verify(token: str, expected_type: TokenType, key: str, checks: Checks) -> C
         payload = jwt.decode(
             token,
             key,
-            algorithms=[checks.algorithm],
-            audience=checks.audience,
-            issuer=checks.issuer,
+            algorithms=[algorithm],
+            audience=audience,
+            issuer=issuer,
             options=JOSE_OPTIONS,
         )
     except JWTError as exc:
