@@ -1,9 +1,10 @@
 """Heroes: ownership, who sees `secret_name`, filters and pages."""
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
-from sqlalchemy import Integer, RowMapping, Select, bindparam, func, select
+from sqlalchemy import Integer, Select, bindparam, func, select
 from sqlmodel import Session, col
 
 from core.access import Principal
@@ -54,8 +55,9 @@ def present(viewer: Principal, hero: Hero) -> HeroPublic:
     return _present_fields(viewer, hero.model_dump())
 
 
-def present_row(viewer: Principal, row: RowMapping) -> HeroPublic:
-    return _present_fields(viewer, dict(row))
+def present_row(viewer: Principal, row: Sequence[Any]) -> HeroPublic:
+    """A row of HERO_COLUMNS, from a page or from core.reads."""
+    return _present_fields(viewer, dict(zip(HERO_FIELDS, row, strict=True)))
 
 
 def _filtered(query: Select[*Ts], where: HeroFilter) -> Select[*Ts]:
@@ -91,7 +93,7 @@ def list_heroes(
     )
     connection = session.connection()
     total = connection.execute(total_query).scalar_one()
-    rows = connection.execute(page).mappings()
+    rows = connection.execute(page).all()
     return [present_row(viewer, row) for row in rows], int(total)
 
 
@@ -149,4 +151,4 @@ def read_hero(session: Session, viewer: Principal, hero_id: int) -> HeroPublic:
     rows = fetch_all(session, READ_HERO, {"hero_id": hero_id})
     if not rows:
         raise NotFound("Hero not found")
-    return _present_fields(viewer, dict(zip(HERO_FIELDS, rows[0], strict=True)))
+    return present_row(viewer, rows[0])
