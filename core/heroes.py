@@ -87,10 +87,7 @@ def list_heroes(
     if after_id is not None:
         page = page.where(col(Hero.id) > after_id)
     page = page.order_by(col(Hero.id)).offset(offset).limit(limit)
-    # keep FROM hero: without a filter nothing else would name the table, and count() is 1
-    total_query = _filtered(select(*HERO_COLUMNS), where).with_only_columns(
-        func.count(), maintain_column_froms=True
-    )
+    total_query = _filtered(select(func.count()).select_from(Hero), where)
     connection = session.connection()
     total = connection.execute(total_query).scalar_one()
     rows = connection.execute(page).all()
