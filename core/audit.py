@@ -1,7 +1,7 @@
 """The audit trail: one record per change, written in the change's own transaction."""
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlmodel import Session, col, select
@@ -38,6 +38,7 @@ class AuditFilter:
     target_user_id: int | None = None
     action: str | None = None
     since: datetime | None = None
+    """Aware; the API's UTCInstant makes naive times UTC."""
 
 
 def list_records(
@@ -51,7 +52,6 @@ def list_records(
     if where.action is not None:
         query = query.where(AuditRecord.action == where.action)
     if where.since is not None:
-        since = where.since if where.since.tzinfo else where.since.replace(tzinfo=UTC)
-        query = query.where(col(AuditRecord.at) >= since)
+        query = query.where(col(AuditRecord.at) >= where.since)
     query = query.order_by(col(AuditRecord.id).desc()).offset(offset).limit(limit)
     return list(session.exec(query))
