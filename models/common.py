@@ -43,14 +43,17 @@ class UTCDateTime(TypeDecorator[datetime]):
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
-        moment: datetime = value
-        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+        return as_utc(value)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive means UTC; an aware datetime is converted."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def _in_utc(value: datetime) -> datetime:
-    moment = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
     try:
-        return moment.astimezone(UTC)
+        return as_utc(value)
     except OverflowError:  # year 1 at +01:00, year 9999 at -01:00: no such UTC datetime
         raise ValueError("datetime out of range once converted to UTC") from None
 
