@@ -46,28 +46,21 @@ def _ended_by_server(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
 
 def create_db_engine(settings: Settings, url: str | None = None) -> Engine:
     url = url or settings.database_url
+    pooled: dict[str, Any] = {
+        "pool_size": settings.connections_per_worker,
+        "max_overflow": settings.db_max_overflow,
+        "pool_timeout": settings.db_pool_timeout,
+    }
     if not url.startswith("sqlite"):
-        engine = create_engine(
-            url,
-            pool_size=settings.connections_per_worker,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout,
-        )
+        engine = create_engine(url, **pooled)
         event.listen(engine, "checkout", _ended_by_server)
         return engine
     connect_args = {"check_same_thread": False, "timeout": settings.sqlite_busy_timeout_ms / 1000}
-    if _is_memory_sqlite(url):
-        engine = create_engine(url, connect_args=connect_args, poolclass=StaticPool)
-    else:
-        engine = create_engine(
-            url,
-            connect_args=connect_args,
-            pool_size=settings.connections_per_worker,
-            max_overflow=settings.db_max_overflow,
-            pool_timeout=settings.db_pool_timeout,
-        )
-    wal = not _is_memory_sqlite(url)
-    event.listen(engine, "connect", _sqlite_pragmas(settings.sqlite_busy_timeout_ms, wal))
+    memory = _is_memory_sqlite(url)
+    pool = {"poolclass": StaticPool} if memory else pooled
+    engine = create_engine(url, connect_args=connect_args, **pool)
+    pragmas = _sqlite_pragmas(settings.sqlite_busy_timeout_ms, wal=not memory)
+    event.listen(engine, "connect", pragmas)
     return engine
 
 
