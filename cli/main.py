@@ -84,11 +84,12 @@ def serve(
     settings = get_settings()
     logging.basicConfig(level=settings.log_level.upper(), format="%(levelname)s: %(message)s")
     try:
-        startup.prepare(engine(), settings)
-        startup.check_connection_budget(engine(), settings, workers)
+        database = engine()
+        startup.prepare(database, settings)
+        startup.check_connection_budget(database, settings, workers)
     except ConfigurationError as exc:
         fail(str(exc), EXIT_INVALID)
-    engine().dispose()  # the workers open their own connections
+    database.dispose()  # the workers open their own connections
     uvicorn.run(
         "api.main:app",
         host=host,

@@ -43,11 +43,14 @@ def login(session: Session, username: str, password: str, scope: str | None) -> 
     stored_hash = user.hashed_password if user else None
     session.commit()
     matches, upgraded_hash = verify_password(password, stored_hash)
-    if not matches or user is None or stored_hash is None:
+    # a password changed while it was being checked fails like a wrong one
+    if (
+        not matches
+        or user is None
+        or stored_hash is None
+        or not _hold_if_unchanged(session, user, stored_hash, upgraded_hash)
+    ):
         _failed(session, username, user, attempt)
-        raise AuthenticationFailed(BAD_CREDENTIALS)
-    if not _hold_if_unchanged(session, user, stored_hash, upgraded_hash):
-        _failed(session, username, user, attempt)  # its password changed while being checked
         raise AuthenticationFailed(BAD_CREDENTIALS)
     throttle.clear(session, username)
     if not user.is_active:
