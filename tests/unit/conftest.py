@@ -3,20 +3,29 @@ built through core/, tokens fetched from the real login endpoint."""
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from httpx2 import Response
 from sqlalchemy import Engine, text
 from sqlmodel import Session, SQLModel
 
 from api.main import create_app
-from core import bootstrap, db, users
+from core import bootstrap, db, hashing, users
 from core.config import get_settings
 from models import UserCreate
 from tests.settings import on_postgres, postgres_database
 
 DEFAULT_PASSWORD = "correct horse battery"
+DEFAULT_PERMISSIONS = ["heroes:read", "heroes:write", "teams:read"]
+"""SPEC's default for a new user, written out so that tests check the code against it."""
+BAD_CREDENTIALS = {"detail": "Incorrect username or password"}
+BAD_REFRESH = {"detail": "Invalid or expired refresh token"}
+BAD_TOKEN = {"detail": "Could not validate credentials"}
+
+Configure = Callable[..., None]
 
 
 @pytest.fixture(scope="session")
@@ -75,7 +84,7 @@ class Account:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+        return bearer(self.token)
 
 
 MakeUser = Callable[..., Account]
@@ -102,10 +111,7 @@ def make_user(session: Session, client: TestClient) -> MakeUser:
             roles=list(roles),
         )
         assert user.id is not None
-        form = {"username": username, "password": password}
-        if scope is not None:
-            form["scope"] = scope
-        response = client.post("/auth/token", data=form)
+        response = login(client, username, password, scope)
         assert response.status_code == 200, response.text
         body = response.json()
         return Account(user.id, username, password, body["access_token"], body["refresh_token"])
@@ -116,3 +122,75 @@ def make_user(session: Session, client: TestClient) -> MakeUser:
 @pytest.fixture
 def admin(make_user: MakeUser) -> Account:
     return make_user("admin", roles=["admin"])
+
+
+def clear_setting_caches() -> None:
+    get_settings.cache_clear()
+    hashing._context.cache_clear()
+    hashing._dummy_hash.cache_clear()
+    hashing._slots.cache_clear()
+
+
+@pytest.fixture
+def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
+    """Set environment settings for one test; every cache built from them is rebuilt."""
+
+    def apply(**values: str) -> None:
+        for name, value in values.items():
+            monkeypatch.setenv(name, value)
+        clear_setting_caches()
+
+    yield apply
+    monkeypatch.undo()
+    clear_setting_caches()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def login(client: TestClient, username: str, password: str, scope: str | None = None) -> Response:
+    form = {"username": username, "password": password}
+    if scope is not None:
+        form["scope"] = scope
+    return client.post("/auth/token", data=form)
+
+
+def assert_refused(response: Response, body: dict[str, str] = BAD_TOKEN) -> None:
+    """A 401 with its body and the Bearer challenge."""
+    assert response.status_code == 401, response.text
+    assert response.json() == body
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def assert_forbidden(response: Response, *missing: str) -> None:
+    """`missing`: the permission the route needs, or the ones any of which would do."""
+    scope = " ".join(missing)
+    named = missing[0] if len(missing) == 1 else f"one of {scope}"
+    assert response.status_code == 403, response.text
+    assert response.json() == {"detail": f"Missing permission: {named}"}
+    assert response.headers["www-authenticate"] == (
+        f'Bearer error="insufficient_scope", scope="{scope}"'
+    )
+
+
+def create_hero(client: TestClient, owner: Account, **fields: Any) -> dict[str, Any]:
+    body = {"name": "Deadpond", "secret_name": "Dive Wilson", **fields}
+    response = client.post("/heroes", json=body, headers=owner.headers)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def create_team(
+    client: TestClient, writer: Account, name: str = "Preventers", hq: str = "Sharp Tower"
+) -> dict[str, Any]:
+    response = client.post(
+        "/teams", json={"name": name, "headquarters": hq}, headers=writer.headers
+    )
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def public(hero: dict[str, Any]) -> dict[str, Any]:
+    """A hero as someone who may not see its secret_name sees it."""
+    return {key: value for key, value in hero.items() if key != "secret_name"}

@@ -1,7 +1,6 @@
 """SPEC §4 from outside: refresh rotation and reuse detection, logout, password changes,
 deactivation, login answers, password rules, hash upgrades, scopes and sign-up."""
 
-from collections.abc import Callable, Iterator
 from datetime import timedelta
 
 import pytest
@@ -12,24 +11,20 @@ from passlib.hash import bcrypt, bcrypt_sha256
 from sqlalchemy import Engine, update
 from sqlmodel import Session, col
 
-from core import hashing, tokens
-from core.config import get_settings
+from core import tokens
 from models import AuthSession, User
 from models.common import utcnow
-from tests.unit.conftest import DEFAULT_PASSWORD, Account, MakeUser
-
-BAD_CREDENTIALS = {"detail": "Incorrect username or password"}
-BAD_REFRESH = {"detail": "Invalid or expired refresh token"}
-BAD_TOKEN = {"detail": "Could not validate credentials"}
-
-Configure = Callable[..., None]
-
-
-def login(client: TestClient, username: str, password: str, scope: str | None = None) -> Response:
-    form = {"username": username, "password": password}
-    if scope is not None:
-        form["scope"] = scope
-    return client.post("/auth/token", data=form)
+from tests.unit.conftest import (
+    BAD_CREDENTIALS,
+    BAD_REFRESH,
+    DEFAULT_PASSWORD,
+    Account,
+    Configure,
+    MakeUser,
+    assert_refused,
+    bearer,
+    login,
+)
 
 
 def login_ok(client: TestClient, username: str, password: str = DEFAULT_PASSWORD) -> Account:
@@ -41,16 +36,6 @@ def login_ok(client: TestClient, username: str, password: str = DEFAULT_PASSWORD
 
 def refresh(client: TestClient, refresh_token: str) -> Response:
     return client.post("/auth/refresh", json={"refresh_token": refresh_token})
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-def assert_refused(response: Response, body: dict[str, str] = BAD_TOKEN) -> None:
-    assert response.status_code == 401, response.text
-    assert response.json() == body
-    assert response.headers["www-authenticate"] == "Bearer"
 
 
 def assert_session_over(client: TestClient, access_token: str, refresh_token: str) -> None:
@@ -73,27 +58,6 @@ def store_hash(engine: Engine, user_id: int, hashed: str) -> None:
     with Session(engine) as session:
         session.execute(update(User).where(col(User.id) == user_id).values(hashed_password=hashed))
         session.commit()
-
-
-def clear_setting_caches() -> None:
-    get_settings.cache_clear()
-    hashing._context.cache_clear()
-    hashing._dummy_hash.cache_clear()
-    hashing._slots.cache_clear()
-
-
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
-    """Set environment settings for one test; every cache built from them is rebuilt."""
-
-    def apply(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        clear_setting_caches()
-
-    yield apply
-    monkeypatch.undo()
-    clear_setting_caches()
 
 
 # Refresh tokens
