@@ -1,18 +1,12 @@
--- wrk script: GET BENCH_PATH ("{id}" -> random id in BENCH_ID_MIN..BENCH_ID_MAX), with a bearer
--- token from BENCH_TOKEN or a random line of BENCH_TOKEN_FILE when either is set.
+-- wrk script: GET BENCH_PATH ("{id}" -> random id in 1..BENCH_ID_MAX), with a bearer token
+-- from a random line of BENCH_TOKEN_FILE when it is set.
 
 local path_template = os.getenv("BENCH_PATH") or "/heroes/{id}"
-local id_min = tonumber(os.getenv("BENCH_ID_MIN") or "1")
 local id_max = tonumber(os.getenv("BENCH_ID_MAX") or "1")
 local tokens = {}
 local thread_counter = 0
 
 local function read_tokens()
-  local single = os.getenv("BENCH_TOKEN")
-  if single and single ~= "" then
-    tokens[1] = single
-    return
-  end
   local file_path = os.getenv("BENCH_TOKEN_FILE")
   if not file_path or file_path == "" then
     return
@@ -38,7 +32,7 @@ function init(args)
 end
 
 function request()
-  local path = path_template:gsub("{id}", tostring(math.random(id_min, id_max)))
+  local path = path_template:gsub("{id}", tostring(math.random(1, id_max)))
   local headers = {}
   if #tokens > 0 then
     headers["Authorization"] = "Bearer " .. tokens[math.random(#tokens)]

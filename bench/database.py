@@ -7,9 +7,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
-from sqlmodel import SQLModel, create_engine
-
-from bench import tutorial_app
 
 HERO_COLUMNS = ("id", "name", "secret_name", "age", "team_id", "owner_id")
 TEAM_COLUMNS = ("id", "name", "headquarters", "name_key")
@@ -49,20 +46,10 @@ def sqlite_path(url: str) -> str:
     return url.removeprefix("sqlite:///")
 
 
-def create_tutorial_schema(url: str) -> None:
-    engine = create_engine(url, connect_args=tutorial_app.connect_args_for(url))
-    SQLModel.metadata.create_all(engine)
-    engine.dispose()
-
-
 def team_rows(count: int) -> Iterator[TeamRow]:
     for number in range(1, count + 1):
-        yield (
-            number,
-            f"Team {number:03d}",
-            f"Headquarters {number:03d}",
-            f"team {number:03d}",
-        )
+        name = f"Team {number:03d}"
+        yield (number, name, f"Headquarters {number:03d}", name.lower())
 
 
 def hero_rows(count: int, owner_ids: Sequence[int]) -> Iterator[HeroRow]:
@@ -87,15 +74,6 @@ def seed(url: str, heroes: int, owner_ids: Sequence[int]) -> None:
         seed_postgres(libpq_url(url), heroes, owner_ids)
 
 
-def present_columns(
-    wanted: Sequence[str], present: set[str], rows: Iterator[Sequence[object]]
-) -> tuple[list[str], Iterator[tuple[object, ...]]]:
-    """Keep the columns the table has: hero-api's team has name_key, the tutorial's does not."""
-    indices = [index for index, column in enumerate(wanted) if column in present]
-    projected = (tuple(row[index] for index in indices) for row in rows)
-    return [wanted[index] for index in indices], projected
-
-
 def insert_sql(table: str, columns: Sequence[str]) -> str:
     return f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})"
 
@@ -104,9 +82,7 @@ def seed_sqlite(path: str, heroes: int, owner_ids: Sequence[int]) -> None:
     connection = sqlite3.connect(path)
     try:
         with connection:
-            present = {row[1] for row in connection.execute("PRAGMA table_info(team)")}
-            columns, teams = present_columns(TEAM_COLUMNS, present, team_rows(TEAM_COUNT))
-            connection.executemany(insert_sql("team", columns), teams)
+            connection.executemany(insert_sql("team", TEAM_COLUMNS), team_rows(TEAM_COUNT))
             connection.executemany(insert_sql("hero", HERO_COLUMNS), hero_rows(heroes, owner_ids))
         connection.execute("ANALYZE")
     finally:
@@ -133,13 +109,7 @@ def reset_sequence(cursor: psycopg.Cursor[tuple[object, ...]], table: str) -> No
 
 def seed_postgres(url: str, heroes: int, owner_ids: Sequence[int]) -> None:
     with psycopg.connect(url) as connection, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT column_name FROM information_schema.columns"
-            " WHERE table_schema = current_schema() AND table_name = 'team'"
-        )
-        present = {str(row[0]) for row in cursor.fetchall()}
-        columns, teams = present_columns(TEAM_COLUMNS, present, team_rows(TEAM_COUNT))
-        copy_rows(cursor, "team", columns, teams)
+        copy_rows(cursor, "team", TEAM_COLUMNS, team_rows(TEAM_COUNT))
         copy_rows(cursor, "hero", HERO_COLUMNS, hero_rows(heroes, owner_ids))
         reset_sequence(cursor, "team")
         reset_sequence(cursor, "hero")

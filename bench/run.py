@@ -19,15 +19,16 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 
 from bench import client, servers, wrk
-from bench.database import create_tutorial_schema, fresh_database, seed
+from bench.database import fresh_database, seed
 from bench.plan import ONE_HERO, STORM_CONNECTIONS, Row, Shape, rows_for, servers_for
 from bench.report import Summary, rss_lines, summarize, table, targets
 
 ROOT = Path(__file__).resolve().parent.parent
 HERO_API_COMMAND: tuple[str, ...] = (str(Path(sys.executable).with_name("hero-api")),)
-PREPARE_SUBCOMMANDS: tuple[tuple[str, ...], ...] = (("migrate",),)
 LOG_LEVEL = "warning"
-UVICORN_FLAGS: tuple[str, ...] = ("--no-access-log", "--log-level", LOG_LEVEL)
+UVICORN_FLAGS: tuple[str, ...] = ("--log-level", LOG_LEVEL)
+"""Configured as `hero-api serve` configures uvicorn (access log on, filtered by the level)
+so that rows differ only in the app."""
 SECRET_KEY = "8c1f5e0d7a2b49c6b3e8f1a0d5c7e9b2a4f6c8e0d1b3a5f7"
 ENVIRONMENT = "production"
 ADMIN_USERNAME = "bench_admin"
@@ -101,6 +102,8 @@ def uvicorn_argv(app: str) -> Callable[[int], list[str]]:
         sys.executable,
         "-m",
         "uvicorn",
+        "--app-dir",
+        str(ROOT),
         app,
         "--host",
         servers.LOOPBACK,
@@ -138,10 +141,7 @@ def server_spec(
     if name == "overridden":
         if accounts is None:
             raise BenchError("configuration 3 needs hero-api's users")
-        principal = {
-            "BENCH_PRINCIPAL_ID": str(accounts.user_ids[0]),
-            "BENCH_PRINCIPAL_USERNAME": accounts.usernames[0],
-        }
+        principal = {"BENCH_PRINCIPAL_ID": str(accounts.user_ids[0])}
         return servers.ServerSpec(
             name,
             uvicorn_argv("bench.overridden_app:app"),
@@ -157,33 +157,33 @@ def server_spec(
 
 def launch(stack: ExitStack, spec: servers.ServerSpec, workdir: Path) -> servers.Server:
     log(f"starting {spec.name}")
-    server = servers.start(spec, ROOT, workdir)
+    server = servers.start(spec, workdir)
     stack.callback(servers.stop, server)
     log(f"{spec.name} answers on port {server.port}")
     return server
 
 
-def prepare_schema(env: dict[str, str]) -> None:
+def migrate(env: dict[str, str], workdir: Path) -> None:
+    """hero-api's schema for every server of the run, the tutorial's included."""
     if not Path(HERO_API_COMMAND[0]).exists():
         raise BenchError(
             f"{HERO_API_COMMAND[0]} not found: install the app into this venv (pip install -e .)"
         )
-    for subcommand in PREPARE_SUBCOMMANDS:
-        argv = [*HERO_API_COMMAND, *subcommand]
-        log(f"running {shlex.join(argv)}")
-        done = subprocess.run(
-            argv,
-            cwd=ROOT,
-            env={**os.environ, **env},
-            capture_output=True,
-            text=True,
-            timeout=PREPARE_TIMEOUT_SECONDS,
-            check=False,
+    argv = [*HERO_API_COMMAND, "migrate"]
+    log(f"running {shlex.join(argv)}")
+    done = subprocess.run(
+        argv,
+        cwd=workdir,  # no stray .env: every setting comes from env
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=PREPARE_TIMEOUT_SECONDS,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise BenchError(
+            f"{shlex.join(argv)} exited with {done.returncode}:\n{done.stdout}{done.stderr}"
         )
-        if done.returncode != 0:
-            raise BenchError(
-                f"{shlex.join(argv)} exited with {done.returncode}:\n{done.stdout}{done.stderr}"
-            )
 
 
 def in_parallel(work: Callable[[T], R], items: list[T]) -> list[R]:
@@ -235,9 +235,7 @@ def check_rows(rows: list[Row], stage: Stage) -> None:
 def read_load(row: Row, stage: Stage, seconds: int) -> wrk.Load:
     env = {
         "BENCH_PATH": row.path,
-        "BENCH_ID_MIN": "1",
         "BENCH_ID_MAX": str(stage.options.shape.heroes),
-        "BENCH_TOKEN": "",
         "BENCH_TOKEN_FILE": str(stage.token_file) if row.authenticated and stage.token_file else "",
     }
     threads = min(stage.options.threads, row.connections)
@@ -343,12 +341,10 @@ def bench_database(kind: str, options: Options, argv: list[str]) -> str:
         names = servers_for(rows, options.shape)
         running: dict[str, servers.Server] = {}
         accounts: Accounts | None = None
+        migrate(env, workdir)
         if "hero" in names:
-            prepare_schema(env)
             running["hero"] = launch(stack, server_spec("hero", env, None, 1), workdir)
             accounts = create_accounts(running["hero"], options.users)
-        else:
-            create_tutorial_schema(database_url)
         log(f"seeding {options.shape.heroes:,} heroes")
         seed(database_url, options.shape.heroes, accounts.user_ids if accounts else [])
         for name in sorted(names - running.keys()):

@@ -51,13 +51,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-def start(spec: ServerSpec, cwd: Path, log_dir: Path) -> Server:
+def start(spec: ServerSpec, workdir: Path) -> Server:
+    """Run from workdir, where no .env is: every setting comes from spec.env."""
     port = free_port()
-    log_path = log_dir / f"{spec.name}.log"
+    log_path = workdir / f"{spec.name}.log"
     with log_path.open("wb") as log:
         process = subprocess.Popen(
             spec.argv(port),
-            cwd=cwd,
+            cwd=workdir,
             env={**os.environ, **spec.env},
             stdin=subprocess.DEVNULL,
             stdout=log,
