@@ -114,13 +114,10 @@ def stall_note(summary: Summary) -> str:
     )
 
 
-def rss_lines(before: dict[int, int], after: dict[int, int], requests_between: int) -> list[str]:
-    lines = [
-        "- RSS of the full-chain hero-api processes (KiB), after the rounds"
+def rss_lines(before: int, after: int, requests_between: int) -> list[str]:
+    growth = (after - before) / before * 100 if before else float("nan")
+    return [
+        "- RSS of the full-chain hero-api worker (one process; KiB), after the rounds"
         f" -> after {requests_between:,} more requests:"
+        f" {before:,} -> {after:,} ({growth:+.1f}%, target < +5%)"
     ]
-    for pid in sorted(set(before) | set(after)):
-        old, new = before.get(pid, 0), after.get(pid, 0)
-        growth = (new - old) / old * 100 if old else float("nan")
-        lines.append(f"  - pid {pid}: {old:,} -> {new:,} ({growth:+.1f}%, target < +5%)")
-    return lines

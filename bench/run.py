@@ -305,12 +305,12 @@ def run_rounds(rows: list[Row], stage: Stage) -> list[Summary]:
 
 def measure_rss(stage: Stage) -> list[str]:
     hero = stage.servers["hero"]
-    before = servers.tree_rss_kib(hero)
+    before = servers.rss_kib(hero.process.pid)
     seconds = stage.options.seconds * stage.options.rss_factor
     row = Row("7", "7 RSS load", "hero", ONE_HERO, True, stage.options.shape.connections)
     log(f"RSS: driving {seconds} s of configuration 4 ({stage.options.rss_factor}x a round)")
     result = wrk.run(read_load(row, stage, seconds))
-    return rss_lines(before, servers.tree_rss_kib(hero), result.requests)
+    return rss_lines(before, servers.rss_kib(hero.process.pid), result.requests)
 
 
 def heading(kind: str, options: Options, argv: list[str]) -> list[str]:
