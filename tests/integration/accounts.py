@@ -6,12 +6,14 @@ import base64
 import json
 import os
 import subprocess
-import uuid
+from collections import Counter
 from typing import Any
 
 import httpx2 as httpx
 
 from tests.integration.server import HERO_API, Server, bearer
+from tests.integration.test_concurrency import burst, statuses
+from tests.integration.test_concurrency import unique as unique
 from tests.settings import TEST_SECRET_KEY
 
 PASSWORD = "session password 1"
@@ -21,10 +23,6 @@ BAD_TOKEN = {"detail": "Could not validate credentials"}
 BAD_REFRESH = {"detail": "Invalid or expired refresh token"}
 LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
 CLI_TIMEOUT_SECONDS = 60.0
-
-
-def unique(prefix: str) -> str:
-    return f"{prefix}{uuid.uuid4().hex[:8]}"
 
 
 def fresh(server: Server, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -61,6 +59,29 @@ def create_user(
             )
             assert replaced.status_code == 200, replaced.text
     return user_id
+
+
+def grant(
+    server: Server, admin_headers: dict[str, str], user_id: int, permission: str
+) -> dict[str, Any]:
+    """A direct grant through the API, on a fresh connection; the permissions view it answers."""
+    response = fresh(
+        server,
+        "POST",
+        f"/users/{user_id}/permissions",
+        json={"permission": permission},
+        headers=admin_headers,
+    )
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+def revoke(server: Server, admin_headers: dict[str, str], user_id: int, permission: str) -> None:
+    """A direct grant revoked through the API, on a fresh connection."""
+    response = fresh(
+        server, "DELETE", f"/users/{user_id}/permissions/{permission}", headers=admin_headers
+    )
+    assert response.status_code == 204, response.text
 
 
 def login(
@@ -121,6 +142,31 @@ def assert_locked_out(response: httpx.Response, window_seconds: int) -> None:
     assert response.status_code == 429, response.text
     assert response.json() == LOCKED_OUT
     assert 1 <= int(response.headers["retry-after"]) <= window_seconds
+
+
+def wrong_logins_at_once(server: Server, usernames: list[str]) -> list[httpx.Response]:
+    """A WRONG_PASSWORD login for each of `usernames`, all at once, each on its own connection."""
+
+    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
+        form = {"username": usernames[index], "password": WRONG_PASSWORD}
+        return await client.post("/auth/token", data=form)
+
+    return burst(server, len(usernames), send)
+
+
+def assert_limit_held(
+    responses: list[httpx.Response], max_failures: int, window_seconds: int
+) -> None:
+    """Exactly `max_failures` guesses were checked; every other one was turned away unchecked."""
+    assert statuses(responses) == Counter(
+        {401: max_failures, 429: len(responses) - max_failures}
+    ), [(r.status_code, r.text) for r in responses]
+    for response in responses:
+        if response.status_code == 401:
+            assert response.json() == BAD_CREDENTIALS
+            assert response.headers["www-authenticate"] == "Bearer"
+        else:
+            assert_locked_out(response, window_seconds)
 
 
 def cli(server: Server, *args: str) -> subprocess.CompletedProcess[str]:

@@ -6,7 +6,6 @@ REQUIRE_BROWSER=1, which turns a missing browser into a failure)."""
 import os
 import shutil
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
@@ -35,7 +34,7 @@ sync_api = pytest.importorskip("playwright.sync_api")
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     directory = tmp_path_factory.mktemp("docs")
-    with database(directory) as url, run_server(url, workdir=Path(directory)) as server:
+    with database(directory) as url, run_server(url, workdir=directory) as server:
         yield server
 
 

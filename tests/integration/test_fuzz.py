@@ -3,7 +3,6 @@ and invalid, and sends them to a real server, once as the admin and once as a pl
 answer may be a 5xx, and every answer must be one the schema documents (status code, content
 type, body)."""
 
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +21,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from tests.integration.accounts import PASSWORD, create_user, unique
 from tests.integration.server import ADMIN_PASSWORD, ADMIN_USERNAME, Server, database, run_server
 
 # Per operation and per actor, on top of the examples and the coverage phase's deterministic
@@ -35,7 +35,6 @@ CHECKS = [
     response_schema_conformance,
 ]
 TOKEN_REUSE_SECONDS = 600  # under the 15 minutes an access token lives
-PLAIN_PASSWORD = "fuzzed plain user password"
 
 AnyCase = Case[Any]
 
@@ -71,12 +70,9 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         yield server
 
 
-def create_user(server: Server, admin_headers: dict[str, str], username: str) -> Account:
-    body = {"username": username, "password": PLAIN_PASSWORD}
-    with server.client() as client:
-        response = client.post("/users", json=body, headers=admin_headers)
-    assert response.status_code == 201, response.text
-    return Account(username, PLAIN_PASSWORD, int(response.json()["id"]))
+def new_account(server: Server, admin_headers: dict[str, str], prefix: str) -> Account:
+    username = unique(prefix)
+    return Account(username, PASSWORD, create_user(server, admin_headers, username))
 
 
 @pytest.fixture(scope="module")
@@ -86,11 +82,10 @@ def accounts(server: Server) -> Accounts:
         me = client.get("/users/me", headers=headers)
     assert me.status_code == 200, me.text
     admin = Account(ADMIN_USERNAME, ADMIN_PASSWORD, int(me.json()["id"]))
-    suffix = uuid.uuid4().hex[:8]
     return Accounts(
         admin=admin,
-        plain=create_user(server, headers, f"plain_{suffix}"),
-        bystander=create_user(server, headers, f"bystander_{suffix}"),
+        plain=new_account(server, headers, "plain_"),
+        bystander=new_account(server, headers, "bystander_"),
     )
 
 

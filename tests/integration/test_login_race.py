@@ -3,23 +3,28 @@ LOGIN_MAX_FAILURES, and an unknown username takes as long to refuse as a wrong p
 
 import statistics
 import time
-import uuid
-from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx2 as httpx
 import pytest
 
+from tests.integration.accounts import (
+    BAD_CREDENTIALS,
+    WRONG_PASSWORD,
+    assert_limit_held,
+    assert_locked_out,
+    create_user,
+    login,
+    unique,
+    wrong_logins_at_once,
+)
 from tests.integration.server import Server, database, run_server
-from tests.integration.test_concurrency import burst, casings, statuses
+from tests.integration.test_concurrency import casings
 
 MAX_FAILURES = 5
 RACERS = 20
-PASSWORD = "race password 1"
-WRONG_PASSWORD = "not the password"
-BAD_CREDENTIALS = {"detail": "Incorrect username or password"}
-LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
 WINDOW_SECONDS = 900
 
 TIMING_ROUNDS = "10"  # ~50 ms a verification: hashing dominates the request
@@ -41,63 +46,29 @@ def admin_headers(server: Server) -> dict[str, str]:
     return server.admin_headers()
 
 
-def create_user(server: Server, admin_headers: dict[str, str], username: str) -> int:
-    with server.client() as client:
-        response = client.post(
-            "/users", json={"username": username, "password": PASSWORD}, headers=admin_headers
-        )
-    assert response.status_code == 201, response.text
-    return int(response.json()["id"])
-
-
-def wrong_logins_at_once(server: Server, usernames: list[str]) -> list[httpx.Response]:
-    async def send(client: httpx.AsyncClient, index: int) -> httpx.Response:
-        form = {"username": usernames[index], "password": WRONG_PASSWORD}
-        return await client.post("/auth/token", data=form)
-
-    return burst(server, len(usernames), send)
-
-
-def assert_limit_held(responses: list[httpx.Response]) -> None:
-    """Exactly MAX_FAILURES guesses were checked; every other one was turned away unchecked."""
-    assert statuses(responses) == Counter({401: MAX_FAILURES, 429: len(responses) - MAX_FAILURES})
-    for response in responses:
-        if response.status_code == 401:
-            assert response.json() == BAD_CREDENTIALS
-            assert response.headers["www-authenticate"] == "Bearer"
-        else:
-            assert response.json() == LOCKED_OUT
-            assert 1 <= int(response.headers["retry-after"]) <= WINDOW_SECONDS
-
-
-def audit(server: Server, admin_headers: dict[str, str], **filters: object) -> list[dict]:
+def audit(server: Server, admin_headers: dict[str, str], **filters: Any) -> list[dict[str, Any]]:
     with server.client() as client:
         response = client.get("/audit", params={"limit": 100, **filters}, headers=admin_headers)
     assert response.status_code == 200, response.text
     return list(response.json())
 
 
-def login_status(server: Server, username: str, password: str) -> httpx.Response:
-    with server.client() as client:
-        return client.post("/auth/token", data={"username": username, "password": password})
-
-
 def test_concurrent_wrong_logins_stop_exactly_at_the_limit(
     server: Server, admin_headers: dict[str, str]
 ) -> None:
-    username = f"target{uuid.uuid4().hex[:8]}"
+    username = unique("target")
     user_id = create_user(server, admin_headers, username)
 
-    assert_limit_held(wrong_logins_at_once(server, [username] * RACERS))
+    assert_limit_held(
+        wrong_logins_at_once(server, [username] * RACERS), MAX_FAILURES, WINDOW_SECONDS
+    )
 
     failed = audit(server, admin_headers, action="auth.login_failed", target_user_id=user_id)
     assert len(failed) == MAX_FAILURES
     assert {(r["actor_id"], r["target"]) for r in failed} == {(None, username)}
     lockouts = audit(server, admin_headers, action="auth.lockout", target_user_id=user_id)
     assert [r["after"]["failed_logins"] for r in lockouts] == [MAX_FAILURES]
-    right = login_status(server, username, PASSWORD)
-    assert right.status_code == 429
-    assert right.json() == LOCKED_OUT
+    assert_locked_out(login(server, username), WINDOW_SECONDS)
 
 
 def test_concurrent_wrong_logins_in_any_case_for_an_unknown_name_stop_at_the_limit(
@@ -105,7 +76,7 @@ def test_concurrent_wrong_logins_in_any_case_for_an_unknown_name_stop_at_the_lim
 ) -> None:
     spellings = casings("ghost", RACERS)
 
-    assert_limit_held(wrong_logins_at_once(server, spellings))
+    assert_limit_held(wrong_logins_at_once(server, spellings), MAX_FAILURES, WINDOW_SECONDS)
 
     failed = [
         r
@@ -114,7 +85,7 @@ def test_concurrent_wrong_logins_in_any_case_for_an_unknown_name_stop_at_the_lim
     ]
     assert len(failed) == MAX_FAILURES
     assert {r["target_user_id"] for r in failed} == {None}
-    assert login_status(server, spellings[0].upper(), WRONG_PASSWORD).status_code == 429
+    assert_locked_out(login(server, spellings[0].upper(), WRONG_PASSWORD), WINDOW_SECONDS)
 
 
 # Timing
@@ -139,9 +110,9 @@ def elapsed(client: httpx.Client, username: str) -> float:
 
 @pytest.mark.slow
 def test_unknown_username_takes_as_long_as_a_wrong_password(timing_server: Server) -> None:
-    username = f"timed{uuid.uuid4().hex[:8]}"
+    username = unique("timed")
     create_user(timing_server, timing_server.admin_headers(), username)
-    unknown = f"ghost{uuid.uuid4().hex[:8]}"
+    unknown = unique("ghost")
     known_times: list[float] = []
     unknown_times: list[float] = []
 

@@ -7,7 +7,7 @@ import concurrent.futures
 import json
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
 import httpx2 as httpx
 import pytest
@@ -26,10 +26,12 @@ from tests.integration.accounts import (
     create_user,
     fresh,
     fresh_as,
+    grant,
     lock_out,
     login,
     pair,
     refresh,
+    revoke,
     unique,
 )
 from tests.integration.server import Server, database, run_server
@@ -39,6 +41,7 @@ MAX_FAILURES = 3
 WINDOW_SECONDS = 900
 ACCESS_MINUTES = 15
 DEFAULT_SCOPE = "heroes:read heroes:write teams:read"
+DEFAULT_PERMISSIONS = ",".join(DEFAULT_SCOPE.split())
 NEW_PASSWORD = "a brand new password"
 TOKEN_FIELDS = {"access_token", "token_type", "expires_in", "refresh_token", "scope"}
 CLAIMS = {"sub", "exp", "iat", "jti", "scope", "type", "iss", "aud"}
@@ -52,7 +55,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LOGIN_WINDOW_SECONDS": str(WINDOW_SECONDS),
         "ACCESS_TOKEN_EXPIRE_MINUTES": str(ACCESS_MINUTES),
         "ALLOW_REGISTRATION": "false",
-        "DEFAULT_PERMISSIONS": "heroes:read,heroes:write,teams:read",
+        "DEFAULT_PERMISSIONS": DEFAULT_PERMISSIONS,
     }
     with database(directory) as url, run_server(url, workdir=directory, env=env) as server:
         yield server
@@ -63,19 +66,26 @@ def admin(server: Server) -> dict[str, str]:
     return server.admin_headers()
 
 
+class Account(NamedTuple):
+    name: str
+    id: int
+
+
 @pytest.fixture
-def username(server: Server, admin: dict[str, str]) -> str:
+def account(server: Server, admin: dict[str, str]) -> Account:
     """A new user holding DEFAULT_PERMISSIONS."""
     name = unique("user")
-    CREATED[name] = create_user(server, admin, name)
-    return name
+    return Account(name, create_user(server, admin, name))
 
 
-CREATED: dict[str, int] = {}
+@pytest.fixture
+def username(account: Account) -> str:
+    return account.name
 
 
-def user_id(server: Server, admin: dict[str, str], name: str) -> int:
-    return CREATED[name]
+@pytest.fixture
+def uid(account: Account) -> int:
+    return account.id
 
 
 def assert_works(server: Server, token: str) -> None:
@@ -87,7 +97,7 @@ def assert_works(server: Server, token: str) -> None:
 
 
 def test_login_answers_a_bearer_pair_whose_claims_name_the_user(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, username: str, uid: int
 ) -> None:
     response = login(server, username)
 
@@ -99,7 +109,7 @@ def test_login_answers_a_bearer_pair_whose_claims_name_the_user(
     assert body["scope"] == DEFAULT_SCOPE
     access, refreshing = claims(body["access_token"]), claims(body["refresh_token"])
     assert set(access) >= CLAIMS and set(refreshing) >= CLAIMS
-    assert access["sub"] == str(user_id(server, admin, username))
+    assert access["sub"] == str(uid)
     assert isinstance(access["sub"], str) and refreshing["sub"] == access["sub"]
     assert (access["type"], refreshing["type"]) == ("access", "refresh")
     assert access["iss"] == access["aud"] == "hero-api"
@@ -174,9 +184,7 @@ def test_tokens_not_made_by_the_server_as_it_makes_them_are_refused(
 # Refreshing
 
 
-def test_refresh_answers_a_new_pair_with_the_same_scope(
-    server: Server, admin: dict[str, str], username: str
-) -> None:
+def test_refresh_answers_a_new_pair_with_the_same_scope(server: Server, username: str) -> None:
     first = pair(server, username, scope="heroes:read")
 
     response = refresh(server, first["refresh_token"])
@@ -194,19 +202,11 @@ def test_refresh_answers_a_new_pair_with_the_same_scope(
 
 
 def test_refresh_never_widens_the_scope(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     narrowed = pair(server, username, scope="heroes:read teams:write")
     assert narrowed["scope"] == "heroes:read"  # teams:write is not held at login
-    uid = user_id(server, admin, username)
-    granted = fresh(
-        server,
-        "POST",
-        f"/users/{uid}/permissions",
-        json={"permission": "teams:write"},
-        headers=admin,
-    )
-    assert granted.status_code == 200, granted.text
+    grant(server, admin, uid, "teams:write")
 
     response = refresh(server, narrowed["refresh_token"])
 
@@ -319,20 +319,13 @@ def test_a_password_change_ends_every_older_token(server: Server, username: str)
         assert_refresh_refused(refresh(server, tokens["refresh_token"]))
     old = login(server, username)
     assert old.status_code == 401 and old.json() == BAD_CREDENTIALS
-    assert_works(server, pair_with(server, username, NEW_PASSWORD))
-
-
-def pair_with(server: Server, username: str, password: str) -> str:
-    response = login(server, username, password)
-    assert response.status_code == 200, response.text
-    return str(response.json()["access_token"])
+    assert_works(server, server.login(username, NEW_PASSWORD))
 
 
 def test_a_password_set_by_an_admin_ends_the_users_sessions(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     tokens = pair(server, username)
-    uid = user_id(server, admin, username)
 
     response = fresh(
         server, "PATCH", f"/users/{uid}", json={"password": NEW_PASSWORD}, headers=admin
@@ -343,17 +336,16 @@ def test_a_password_set_by_an_admin_ends_the_users_sessions(
     assert_token_refused(fresh_as(server, tokens["access_token"], "GET", "/users/me"))
     assert_refresh_refused(refresh(server, tokens["refresh_token"]))
     assert login(server, username).json() == BAD_CREDENTIALS
-    assert_works(server, pair_with(server, username, NEW_PASSWORD))
+    assert_works(server, server.login(username, NEW_PASSWORD))
 
 
 # Deactivated and deleted accounts
 
 
 def test_deactivation_ends_sessions_and_refuses_the_right_password_with_403(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     tokens = pair(server, username)
-    uid = user_id(server, admin, username)
 
     response = fresh(server, "PATCH", f"/users/{uid}", json={"is_active": False}, headers=admin)
 
@@ -377,10 +369,9 @@ def test_deactivation_ends_sessions_and_refuses_the_right_password_with_403(
 
 
 def test_a_deleted_users_tokens_are_refused(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     tokens = pair(server, username)
-    uid = user_id(server, admin, username)
 
     response = fresh(server, "DELETE", f"/users/{uid}", headers=admin)
 
@@ -422,14 +413,12 @@ def test_unknown_usernames_are_locked_out_too(server: Server) -> None:
 
 
 def test_an_admin_unlock_ends_a_lockout(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     lock_out(server, username, MAX_FAILURES)
     assert_locked_out(login(server, username), WINDOW_SECONDS)
 
-    response = fresh(
-        server, "POST", f"/users/{user_id(server, admin, username)}/unlock", headers=admin
-    )
+    response = fresh(server, "POST", f"/users/{uid}/unlock", headers=admin)
 
     assert response.status_code == 204, response.text
     assert response.content == b""
@@ -496,44 +485,33 @@ def test_an_unknown_scope_is_invalid_scope(server: Server, username: str) -> Non
 
 
 def test_a_token_without_scope_follows_a_later_grant_and_revoke(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     token = pair(server, username)["access_token"]
     narrowed = pair(server, username, scope="heroes:read")["access_token"]
-    uid = user_id(server, admin, username)
     assert_forbidden(fresh_as(server, token, "GET", "/users"), "users:read")
 
-    granted = fresh(
-        server,
-        "POST",
-        f"/users/{uid}/permissions",
-        json={"permission": "users:read"},
-        headers=admin,
-    )
+    granted = grant(server, admin, uid, "users:read")
 
-    assert granted.status_code == 200, granted.text
-    assert "users:read" in granted.json()["effective"]
+    assert "users:read" in granted["effective"]
     listed = fresh_as(server, token, "GET", "/users")
     assert listed.status_code == 200, listed.text
     assert username in [u["username"] for u in listed.json()]
     assert_forbidden(fresh_as(server, narrowed, "GET", "/users"), "users:read")
 
-    revoked = fresh(server, "DELETE", f"/users/{uid}/permissions/users:read", headers=admin)
+    revoke(server, admin, uid, "users:read")
 
-    assert revoked.status_code in (200, 204), revoked.text
     assert_forbidden(fresh_as(server, token, "GET", "/users"), "users:read")
 
 
 def test_a_revoke_narrows_a_scoped_token_on_the_next_request(
-    server: Server, admin: dict[str, str], username: str
+    server: Server, admin: dict[str, str], username: str, uid: int
 ) -> None:
     token = pair(server, username, scope="teams:read")["access_token"]
-    uid = user_id(server, admin, username)
     assert fresh_as(server, token, "GET", "/teams").status_code == 200
 
-    revoked = fresh(server, "DELETE", f"/users/{uid}/permissions/teams:read", headers=admin)
+    revoke(server, admin, uid, "teams:read")
 
-    assert revoked.status_code in (200, 204), revoked.text
     assert_forbidden(fresh_as(server, token, "GET", "/teams"), "teams:read")
 
 
@@ -630,7 +608,7 @@ def test_a_password_reset_during_a_login_with_the_old_one_leaves_no_session(
     else:
         assert response.status_code == 401, response.text
         assert response.json() == BAD_CREDENTIALS
-    assert_works(server, pair_with(server, name, NEW_PASSWORD))
+    assert_works(server, server.login(name, NEW_PASSWORD))
 
 
 # A short window, and registration switched on
@@ -645,7 +623,7 @@ def open_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         "LOGIN_MAX_FAILURES": str(MAX_FAILURES),
         "LOGIN_WINDOW_SECONDS": str(SHORT_WINDOW_SECONDS),
         "ALLOW_REGISTRATION": "true",
-        "DEFAULT_PERMISSIONS": "heroes:read,heroes:write,teams:read",
+        "DEFAULT_PERMISSIONS": DEFAULT_PERMISSIONS,
     }
     with database(directory) as url, run_server(url, workdir=directory, env=env) as server:
         yield server
