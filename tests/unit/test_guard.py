@@ -19,7 +19,8 @@ from tests.settings import on_postgres, postgres_database
 from tests.unit.conftest import Account, MakeUser
 
 MANAGE = "permissions:manage"
-REFUSED = {"detail": "Refused: no active user would hold permissions:manage after this change"}
+LAST_MANAGER = "Refused: no active user would hold permissions:manage after this change"
+REFUSED = {"detail": LAST_MANAGER}
 
 
 def audit_count(engine: Engine) -> int:
@@ -315,7 +316,7 @@ def demote_each_other(engine: Engine, demote: Demote, left: int, right: int) -> 
                 demote(session, actor, target)
                 outcomes[actor] = "done"
             except Conflict as exc:
-                outcomes[actor] = "409" if exc.detail == REFUSED["detail"] else exc.detail
+                outcomes[actor] = "409" if exc.detail == LAST_MANAGER else exc.detail
             except DBAPIError as exc:  # would be a 503 or a 500: the race was not serialised
                 outcomes[actor] = f"database error: {type(exc.orig).__name__}"
 

@@ -6,7 +6,7 @@ from sqlmodel import Session
 
 from core import access
 from core import permissions as catalogue
-from tests.unit.conftest import Account, MakeUser
+from tests.unit.conftest import DEFAULT_PASSWORD, Account, MakeUser, bearer, login
 
 EVERYTHING = sorted(catalogue.CATALOGUE)
 
@@ -343,11 +343,10 @@ def test_role_outside_token_scope_is_not_used(
 ) -> None:
     create_role(client, admin, "crew", ["heroes:read", "teams:read"])
     make_user("bob", roles=["crew"])
-    token = client.post(
-        "/auth/token",
-        data={"username": "bob", "password": "correct horse battery", "scope": "teams:read"},
-    ).json()
-    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    response = login(client, "bob", DEFAULT_PASSWORD, "teams:read")
+    assert response.status_code == 200, response.text
+    token = response.json()
+    headers = bearer(token["access_token"])
 
     assert token["scope"] == "teams:read"
     assert client.get("/teams", headers=headers).status_code == 200
