@@ -1,38 +1,31 @@
 """SPEC §4 brute force: after LOGIN_MAX_FAILURES failed logins for one username within
 LOGIN_WINDOW_SECONDS, 429 with Retry-After, even with the right password, until the window
-passes or an admin unlocks the account (`POST /users/{id}/unlock` or `hero-api unlock`)."""
+passes or an admin unlocks the account (`POST /users/{id}/unlock` here,
+`hero-api unlock` in test_cli.py)."""
 
-import contextlib
-import os
-import subprocess
-import sys
-from collections.abc import Callable, Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
-from httpx2 import Response
 from sqlalchemy import Engine, update
-from sqlmodel import Session, SQLModel, col
+from sqlmodel import Session, col
 
-from core import db
 from core.config import get_settings
 from models import LoginThrottle
 from models.common import utcnow
-from tests.settings import on_postgres, postgres_database
-from tests.unit.conftest import DEFAULT_PASSWORD, Account, MakeUser
+from tests.unit.conftest import (
+    BAD_CREDENTIALS,
+    DEFAULT_PASSWORD,
+    Account,
+    Configure,
+    MakeUser,
+    assert_forbidden,
+    assert_refused,
+    bearer,
+    login,
+)
 
-BAD_CREDENTIALS = {"detail": "Incorrect username or password"}
 LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
 WRONG_PASSWORD = "not the password"
-HERO_API = Path(sys.executable).with_name("hero-api")
-
-Configure = Callable[..., None]
-
-
-def login(client: TestClient, username: str, password: str) -> Response:
-    return client.post("/auth/token", data={"username": username, "password": password})
 
 
 def max_failures() -> int:
@@ -40,19 +33,17 @@ def max_failures() -> int:
 
 
 def fail_logins(client: TestClient, username: str, count: int) -> None:
-    for attempt in range(1, count + 1):
-        response = login(client, username, WRONG_PASSWORD)
-        assert response.status_code == 401, (attempt, response.text)
-        assert response.json() == BAD_CREDENTIALS
-        assert response.headers["www-authenticate"] == "Bearer"
+    for _ in range(count):
+        assert_refused(login(client, username, WRONG_PASSWORD), BAD_CREDENTIALS)
 
 
 def lock_out(client: TestClient, username: str) -> None:
     fail_logins(client, username, max_failures())
 
 
-def retry_after(response: Response) -> int:
-    """The 429 of a lockout: the fixed body and a whole positive number of seconds."""
+def assert_locked_out(client: TestClient, username: str, password: str) -> int:
+    """The 429 of a lockout: the fixed body and a whole positive number of seconds, returned."""
+    response = login(client, username, password)
     assert response.status_code == 429, response.text
     assert response.json() == LOCKED_OUT
     assert "access_token" not in response.text
@@ -62,15 +53,11 @@ def retry_after(response: Response) -> int:
     return int(seconds)
 
 
-def assert_locked_out(client: TestClient, username: str, password: str) -> int:
-    return retry_after(login(client, username, password))
-
-
 def assert_logs_in(client: TestClient, username: str, password: str = DEFAULT_PASSWORD) -> None:
     response = login(client, username, password)
     assert response.status_code == 200, response.text
     token = response.json()["access_token"]
-    me = client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
+    me = client.get("/users/me", headers=bearer(token))
     assert me.status_code == 200
     assert me.json()["username"].lower() == username.lower()
 
@@ -93,20 +80,6 @@ def audit(client: TestClient, admin: Account, **filters: object) -> list[dict[st
     return records
 
 
-@pytest.fixture
-def configure(monkeypatch: pytest.MonkeyPatch) -> Iterator[Configure]:
-    """Set environment settings for one test; the cached settings are rebuilt."""
-
-    def apply(**values: str) -> None:
-        for name, value in values.items():
-            monkeypatch.setenv(name, value)
-        get_settings.cache_clear()
-
-    yield apply
-    monkeypatch.undo()
-    get_settings.cache_clear()
-
-
 # Counting
 
 
@@ -123,12 +96,8 @@ def test_after_max_failures_the_right_password_gets_429_with_retry_after(
     seconds = assert_locked_out(client, "alice", alice.password)
     assert seconds > get_settings().login_window_seconds - 60
     assert_locked_out(client, "alice", WRONG_PASSWORD)
-    assert_session_still_works(client, alice)
-
-
-def assert_session_still_works(client: TestClient, account: Account) -> None:
-    """A lockout stops logins, not the sessions that were already open."""
-    assert client.get("/users/me", headers=account.headers).status_code == 200
+    # a lockout stops logins, not the sessions that were already open
+    assert client.get("/users/me", headers=alice.headers).status_code == 200
 
 
 def test_one_failure_below_the_limit_still_logs_in(client: TestClient, make_user: MakeUser) -> None:
@@ -316,11 +285,7 @@ def test_unlock_needs_users_manage(client: TestClient, admin: Account, make_user
 
     response = client.post(f"/users/{alice.id}/unlock", headers=reader.headers)
 
-    assert response.status_code == 403
-    assert response.json() == {"detail": "Missing permission: users:manage"}
-    assert response.headers["www-authenticate"] == (
-        'Bearer error="insufficient_scope", scope="users:manage"'
-    )
+    assert_forbidden(response, "users:manage")
     assert_locked_out(client, "alice", DEFAULT_PASSWORD)
     assert audit(client, admin, action="user.unlock") == []
 
@@ -328,9 +293,7 @@ def test_unlock_needs_users_manage(client: TestClient, admin: Account, make_user
 def test_unlock_without_a_token_is_401(client: TestClient, make_user: MakeUser) -> None:
     alice = make_user("alice")
     lock_out(client, "alice")
-    response = client.post(f"/users/{alice.id}/unlock")
-    assert response.status_code == 401
-    assert response.json() == {"detail": "Not authenticated"}
+    assert_refused(client.post(f"/users/{alice.id}/unlock"), {"detail": "Not authenticated"})
     assert_locked_out(client, "alice", DEFAULT_PASSWORD)
 
 
@@ -338,88 +301,3 @@ def test_unlock_of_an_unknown_user_is_404(client: TestClient, admin: Account) ->
     response = client.post("/users/999999/unlock", headers=admin.headers)
     assert response.status_code == 404
     assert response.json() == {"detail": "User not found"}
-
-
-# Unlocking, from the command line
-
-
-def run_cli(database_url: str, directory: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`hero-api` as a user runs it: its own process, settings from the environment only."""
-    settings = {"DATABASE_URL": database_url, "BCRYPT_ROUNDS": "4", "ENVIRONMENT": "development"}
-    return subprocess.run(
-        [str(HERO_API), *args],
-        cwd=directory,  # no stray .env is read
-        env={**os.environ, **settings},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-
-
-@contextlib.contextmanager
-def migrated_database(directory: Path) -> Iterator[str]:
-    """A database that `hero-api migrate` made: PostgreSQL or a SQLite file, as the suite runs."""
-    with contextlib.ExitStack() as stack:
-        if on_postgres():
-            url = stack.enter_context(postgres_database("hero_cli"))
-        else:
-            url = f"sqlite:///{directory / 'hero.db'}"
-        migrated = run_cli(url, directory, "migrate")
-        assert migrated.returncode == 0, migrated.stderr
-        yield url
-
-
-@pytest.fixture(scope="module")
-def cli_database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with migrated_database(tmp_path_factory.mktemp("cli")) as url:
-        yield url
-
-
-class TestUnlockCommand:
-    """The API under test and the command line share one migrated database."""
-
-    @pytest.fixture
-    def engine(self, cli_database_url: str) -> Iterator[Engine]:
-        """Replaces the conftest's engine for this class; each test starts from empty tables."""
-        engine = db.create_db_engine(get_settings(), cli_database_url)
-        yield engine
-        with engine.begin() as connection:
-            for table in reversed(SQLModel.metadata.sorted_tables):
-                connection.execute(table.delete())
-        engine.dispose()
-
-    def test_unlock_command_lets_the_next_login_through(
-        self,
-        client: TestClient,
-        admin: Account,
-        make_user: MakeUser,
-        cli_database_url: str,
-        tmp_path: Path,
-    ) -> None:
-        alice = make_user("alice")
-        lock_out(client, "ALICE")
-        assert_locked_out(client, "alice", DEFAULT_PASSWORD)
-
-        done = run_cli(cli_database_url, tmp_path, "unlock", "Alice")
-
-        assert done.returncode == 0, done.stderr
-        assert done.stdout == "unlocked Alice\n"
-        assert_logs_in(client, "alice")
-        (record,) = audit(client, admin, action="user.unlock", target_user_id=alice.id)
-        assert record["actor_id"] is None
-        assert record["target"] == "alice"
-        assert record["before"] == {"failed_logins_counted": True}
-
-    def test_unlock_command_refuses_an_unknown_user(
-        self, client: TestClient, admin: Account, cli_database_url: str, tmp_path: Path
-    ) -> None:
-        lock_out(client, "nobody")
-
-        done = run_cli(cli_database_url, tmp_path, "unlock", "nobody")
-
-        assert done.returncode == 1
-        assert done.stdout == ""
-        assert "No user 'nobody'" in done.stderr
-        assert_locked_out(client, "nobody", WRONG_PASSWORD)
-        assert audit(client, admin, action="user.unlock") == []
