@@ -4,33 +4,39 @@ own. Same rules and same audit as the API (actor: null); exit codes 0 done, 1 re
 
 import os
 import subprocess
-import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine, inspect
 from sqlmodel import Session, SQLModel
 
-from core import audit, auth, bootstrap, db, grants, schema, startup, users
+from core import audit, bootstrap, db, grants, schema, startup, users
 from core import permissions as catalogue
 from core.config import get_settings
-from core.errors import AuthenticationFailed, ConfigurationError
+from core.errors import ConfigurationError
 from core.hashing import verify_password
-from models import RoleCreate, UserCreate, UserUpdate
-from tests.integration.server import bearer, database, free_port, run_server
+from models import RoleCreate, UserUpdate
+from tests.integration.server import HERO_API, database, free_port
 from tests.settings import TEST_SECRET_KEY, on_postgres
+from tests.unit.conftest import (
+    BAD_CREDENTIALS,
+    DEFAULT_PASSWORD,
+    MakeUser,
+    assert_refused,
+    bearer,
+    login,
+)
 
 Record = dict[str, Any]
-HERO_API = Path(sys.executable).with_name("hero-api")
 EXIT_DONE, EXIT_REFUSED, EXIT_INVALID = 0, 1, 2
-PASSWORD = "correct horse battery"
 EVERYTHING = ",".join(sorted(catalogue.CATALOGUE))
-DEFAULTS = ["heroes:read", "heroes:write", "teams:read"]
-DEFAULTS_AND_WRITE = ["heroes:read", "heroes:write", "teams:read", "teams:write"]
 LAST_MANAGER = "Refused: no active user would hold permissions:manage after this change"
+LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
+WRONG_PASSWORD = "not the password"
 
 
 @dataclass
@@ -64,6 +70,7 @@ class Cli:
 
 @pytest.fixture
 def database_url(tmp_path: Path) -> Iterator[str]:
+    """A database the `hero-api` subprocess reaches too: a SQLite file or PostgreSQL."""
     with database(tmp_path) as url:
         yield url
 
@@ -76,36 +83,16 @@ def empty_engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def cli_engine(empty_engine: Engine) -> Engine:
+def engine(empty_engine: Engine) -> Engine:
+    """Replaces the conftest's: that database, migrated, so the conftest's `session`, `client`
+    and `make_user` work on what the command line sees."""
     schema.migrate(empty_engine)
     return empty_engine
 
 
 @pytest.fixture
-def session(cli_engine: Engine) -> Iterator[Session]:
-    with Session(cli_engine, expire_on_commit=False) as session:
-        yield session
-
-
-@pytest.fixture
 def cli(database_url: str, tmp_path: Path) -> Cli:
     return Cli(database_url, tmp_path)
-
-
-def make_user(
-    session: Session, username: str, permissions: Sequence[str] = (), roles: Sequence[str] = ()
-) -> int:
-    """A user built through core/, as the API would; its id."""
-    bootstrap.ensure_admin_role(session)
-    user = users.create_user(
-        session,
-        UserCreate(username=username, password=PASSWORD),
-        actor_id=None,
-        permissions=list(permissions),
-        roles=list(roles),
-    )
-    assert user.id is not None
-    return user.id
 
 
 def newest_id(session: Session) -> int:
@@ -138,6 +125,22 @@ def assert_failed(done: "subprocess.CompletedProcess[str]", code: int, message: 
     assert done.returncode == code, (done.stdout, done.stderr)
     assert done.stderr == f"error: {message}\n"
     assert done.stdout == ""
+
+
+def lock_out(client: TestClient, username: str) -> None:
+    """LOGIN_MAX_FAILURES wrong passwords through the API: the next login is refused."""
+    for _ in range(get_settings().login_max_failures):
+        assert_refused(login(client, username, WRONG_PASSWORD), BAD_CREDENTIALS)
+
+
+def assert_locked_out(client: TestClient, username: str, password: str) -> None:
+    response = login(client, username, password)
+    assert response.status_code == 429, response.text
+    assert response.json() == LOCKED_OUT
+    assert "access_token" not in response.text
+    seconds = response.headers["retry-after"]
+    assert seconds.isdigit(), seconds
+    assert 1 <= int(seconds) <= get_settings().login_window_seconds
 
 
 # migrate
@@ -218,8 +221,10 @@ def test_create_admin_with_a_short_password_is_invalid_and_not_echoed(
     assert written_since(session, mark) == []
 
 
-def test_create_admin_with_a_taken_username_is_refused(cli: Cli, session: Session) -> None:
-    make_user(session, "alice")
+def test_create_admin_with_a_taken_username_is_refused(
+    cli: Cli, session: Session, make_user: MakeUser
+) -> None:
+    make_user("alice")
     mark = newest_id(session)
 
     done = cli("create-admin", "ALICE", env={"HERO_ADMIN_PASSWORD": "alice's admin password"})
@@ -232,14 +237,14 @@ def test_create_admin_with_a_taken_username_is_refused(cli: Cli, session: Sessio
 
 
 def test_users_lists_ids_activity_roles_and_effective_permissions(
-    cli: Cli, session: Session
+    cli: Cli, session: Session, make_user: MakeUser
 ) -> None:
-    alice = make_user(session, "alice", roles=["admin"])
+    alice = make_user("alice", roles=["admin"]).id
     grants.create_role(
         session, RoleCreate(name="readers", permissions=["teams:read"]), actor_id=None
     )
-    bob = make_user(session, "bob", permissions=["heroes:read"], roles=["readers"])
-    carol = make_user(session, "carol")
+    bob = make_user("bob", permissions=["heroes:read"], roles=["readers"]).id
+    carol = make_user("carol").id
     users.update_user(session, carol, UserUpdate(is_active=False), actor_id=None)
 
     done = cli("users")
@@ -280,9 +285,9 @@ def test_roles_lists_each_role_with_its_permissions(cli: Cli, session: Session) 
 
 @pytest.mark.parametrize("who", ["BOB", "{id}"])
 def test_grant_by_username_or_id_is_audited_without_actor(
-    cli: Cli, session: Session, who: str
+    cli: Cli, session: Session, make_user: MakeUser, who: str
 ) -> None:
-    bob = make_user(session, "bob", permissions=["heroes:read"])
+    bob = make_user("bob", permissions=["heroes:read"]).id
     mark = newest_id(session)
     user = who.format(id=bob)
 
@@ -302,8 +307,10 @@ def test_grant_by_username_or_id_is_audited_without_actor(
     ]
 
 
-def test_grant_already_held_changes_nothing(cli: Cli, session: Session) -> None:
-    bob = make_user(session, "bob", permissions=["heroes:read"])
+def test_grant_already_held_changes_nothing(
+    cli: Cli, session: Session, make_user: MakeUser
+) -> None:
+    bob = make_user("bob", permissions=["heroes:read"]).id
     mark = newest_id(session)
 
     done = cli("grant", "bob", "heroes:read")
@@ -313,35 +320,53 @@ def test_grant_already_held_changes_nothing(cli: Cli, session: Session) -> None:
     assert written_since(session, mark) == []
 
 
-def test_unknown_permission_is_invalid_input(cli: Cli, session: Session) -> None:
-    bob = make_user(session, "bob", permissions=["heroes:read"])
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["grant", "bob", "heroes:fly"], EXIT_INVALID, "Unknown permission: heroes:fly"),
+        (
+            ["revoke", "bob", "teams:write"],
+            EXIT_REFUSED,
+            "teams:write is not granted directly to this user",
+        ),
+    ],
+)
+def test_a_grant_or_revoke_that_cannot_apply_changes_nothing(
+    cli: Cli, session: Session, make_user: MakeUser, args: list[str], code: int, message: str
+) -> None:
+    make_user("alice", roles=["admin"])
+    bob = make_user("bob", permissions=["heroes:read"]).id
     mark = newest_id(session)
 
-    done = cli("grant", "bob", "heroes:fly")
+    done = cli(*args)
 
-    assert_failed(done, EXIT_INVALID, "Unknown permission: heroes:fly")
+    assert_failed(done, code, message)
     assert direct(session, bob) == ["heroes:read"]
     assert written_since(session, mark) == []
 
 
 @pytest.mark.parametrize(
-    ("command", "user"),
-    [("grant", "ghost"), ("unlock", "999999")],
+    "args", [["grant", "ghost", "heroes:read"], ["unlock", "999999"], ["unlock", "nobody"]]
 )
-def test_unknown_user_is_refused(cli: Cli, session: Session, command: str, user: str) -> None:
-    make_user(session, "bob")
+def test_unknown_user_is_refused_and_its_lockout_stays(
+    cli: Cli, client: TestClient, session: Session, make_user: MakeUser, args: list[str]
+) -> None:
+    """Failed logins are counted for any username, so there is a lockout to leave alone."""
+    make_user("bob")
+    user = args[1]
+    lock_out(client, user)
     mark = newest_id(session)
-    args = [command, user] if command == "unlock" else [command, user, "heroes:read"]
 
     done = cli(*args)
 
     assert_failed(done, EXIT_REFUSED, f"No user {user!r}")
     assert written_since(session, mark) == []
+    assert_locked_out(client, user, WRONG_PASSWORD)
 
 
-def test_revoke_is_audited_without_actor(cli: Cli, session: Session) -> None:
-    make_user(session, "alice", roles=["admin"])
-    bob = make_user(session, "bob", permissions=["heroes:read", "teams:read"])
+def test_revoke_is_audited_without_actor(cli: Cli, session: Session, make_user: MakeUser) -> None:
+    make_user("alice", roles=["admin"])
+    bob = make_user("bob", permissions=["heroes:read", "teams:read"]).id
     mark = newest_id(session)
 
     done = cli("revoke", "bob", "teams:read")
@@ -361,9 +386,9 @@ def test_revoke_is_audited_without_actor(cli: Cli, session: Session) -> None:
 
 
 def test_revoke_from_the_last_holder_of_permissions_manage_is_refused(
-    cli: Cli, session: Session
+    cli: Cli, session: Session, make_user: MakeUser
 ) -> None:
-    bob = make_user(session, "bob", permissions=["permissions:manage"])
+    bob = make_user("bob", permissions=["permissions:manage"]).id
     mark = newest_id(session)
 
     done = cli("revoke", "bob", "permissions:manage")
@@ -373,32 +398,22 @@ def test_revoke_from_the_last_holder_of_permissions_manage_is_refused(
     assert written_since(session, mark) == []
 
 
-def test_revoke_not_granted_directly_is_refused(cli: Cli, session: Session) -> None:
-    make_user(session, "alice", roles=["admin"])
-    bob = make_user(session, "bob", permissions=["heroes:read"])
-    mark = newest_id(session)
-
-    done = cli("revoke", "bob", "teams:write")
-
-    assert_failed(done, EXIT_REFUSED, "teams:write is not granted directly to this user")
-    assert direct(session, bob) == ["heroes:read"]
-    assert written_since(session, mark) == []
-
-
 # unlock
 
 
-def test_unlock_by_id_clears_failed_logins_and_is_audited_without_actor(
-    cli: Cli, session: Session
+@pytest.mark.parametrize("who", ["{id}", "BOB"])
+def test_unlock_by_id_or_username_lets_the_next_login_through_and_is_audited_without_actor(
+    cli: Cli, client: TestClient, session: Session, make_user: MakeUser, who: str
 ) -> None:
-    bob = make_user(session, "bob")
-    with pytest.raises(AuthenticationFailed):
-        auth.login(session, "bob", "not the password", None)
+    bob = make_user("bob").id
+    lock_out(client, "Bob")
+    assert_locked_out(client, "bob", DEFAULT_PASSWORD)
     mark = newest_id(session)
+    user = who.format(id=bob)
 
-    done = cli("unlock", str(bob))
+    done = cli("unlock", user)
 
-    assert_ran(done, f"unlocked {bob}\n")
+    assert_ran(done, f"unlocked {user}\n")
     assert written_since(session, mark) == [
         {
             "actor_id": None,
@@ -409,6 +424,11 @@ def test_unlock_by_id_clears_failed_logins_and_is_audited_without_actor(
             "after": {"failed_logins_counted": False},
         }
     ]
+    again = login(client, "bob", DEFAULT_PASSWORD)
+    assert again.status_code == 200, again.text
+    me = client.get("/users/me", headers=bearer(again.json()["access_token"]))
+    assert me.status_code == 200
+    assert me.json()["username"] == "bob"
 
 
 # Bad settings, no database
@@ -452,59 +472,6 @@ def test_unreachable_database_is_refused_with_a_clear_message(cli: Cli, tmp_path
     assert_failed(done, EXIT_REFUSED, "database unavailable: unable to open database file")
 
 
-# The API sees what the command line did, on the next request
-
-
-def test_cli_changes_take_effect_for_an_api_user_on_the_next_request(
-    cli: Cli, cli_engine: Engine, database_url: str
-) -> None:
-    with run_server(database_url) as server, server.client() as client:
-        admin = server.admin_headers()
-        created = client.post(
-            "/users", json={"username": "rusty", "password": PASSWORD}, headers=admin
-        )
-        assert created.status_code == 201, created.text
-        rusty_id = created.json()["id"]
-        rusty = bearer(server.login("rusty", PASSWORD))
-        team = {"name": "Avengers", "headquarters": "Tower"}
-        refused = client.post("/teams", json=team, headers=rusty)
-        assert refused.status_code == 403
-        assert refused.json() == {"detail": "Missing permission: teams:write"}
-
-        assert_ran(cli("grant", "rusty", "teams:write"), "granted teams:write to rusty\n")
-        allowed = client.post("/teams", json=team, headers=rusty)
-
-        assert_ran(
-            cli("revoke", str(rusty_id), "teams:write"), f"revoked teams:write from {rusty_id}\n"
-        )
-        again = client.post("/teams", json={**team, "name": "Defenders"}, headers=rusty)
-
-        for _ in range(5):
-            failed = client.post("/auth/token", data={"username": "rusty", "password": "wrong!!!"})
-            assert failed.status_code == 401
-        locked = client.post("/auth/token", data={"username": "rusty", "password": PASSWORD})
-        assert_ran(cli("unlock", "rusty"), "unlocked rusty\n")
-        unlocked = client.post("/auth/token", data={"username": "rusty", "password": PASSWORD})
-        trail = client.get("/audit", params={"target_user_id": rusty_id}, headers=admin)
-
-    assert allowed.status_code == 201, allowed.text
-    assert again.status_code == 403
-    assert again.json() == {"detail": "Missing permission: teams:write"}
-    assert locked.status_code == 429
-    assert unlocked.status_code == 200, unlocked.text
-    assert trail.status_code == 200
-    by_the_cli = [
-        (r["action"], r["target"], r["before"], r["after"])
-        for r in trail.json()
-        if r["actor_id"] is None and not r["action"].startswith("auth.")
-    ]
-    assert by_the_cli == [
-        ("user.unlock", "rusty", {"failed_logins_counted": True}, {"failed_logins_counted": False}),
-        ("permission.revoke", "teams:write", DEFAULTS_AND_WRITE, DEFAULTS),
-        ("permission.grant", "teams:write", DEFAULTS, DEFAULTS_AND_WRITE),
-    ]
-
-
 # The connection budget (README, "Running at scale")
 
 
@@ -516,7 +483,7 @@ postgres_only = pytest.mark.skipif(
 
 @postgres_only
 def test_serve_refuses_workers_that_together_exceed_max_connections(
-    cli: Cli, cli_engine: Engine
+    cli: Cli, engine: Engine
 ) -> None:
     done = cli("serve", "--port", str(free_port()), "--workers", "1000")
 
@@ -526,8 +493,8 @@ def test_serve_refuses_workers_that_together_exceed_max_connections(
 
 
 @postgres_only
-def test_a_budget_within_max_connections_is_accepted(cli_engine: Engine) -> None:
-    startup.check_connection_budget(cli_engine, get_settings(), workers=2)
+def test_a_budget_within_max_connections_is_accepted(engine: Engine) -> None:
+    startup.check_connection_budget(engine, get_settings(), workers=2)
 
     with pytest.raises(ConfigurationError, match="1000 workers x 13 connections"):
-        startup.check_connection_budget(cli_engine, get_settings(), workers=1000)
+        startup.check_connection_budget(engine, get_settings(), workers=1000)

@@ -2,7 +2,6 @@
 
 import os
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,7 +15,7 @@ from sqlmodel import SQLModel
 
 from core import db, schema
 from core.config import get_settings
-from tests.settings import on_postgres, postgres_database
+from tests.integration.server import HERO_API, database
 
 MODEL_TABLES = set(SQLModel.metadata.tables)
 
@@ -24,13 +23,8 @@ MODEL_TABLES = set(SQLModel.metadata.tables)
 @pytest.fixture
 def empty_engine(tmp_path: Path) -> Iterator[Engine]:
     """A database with nothing in it: a fresh PostgreSQL database, or a new SQLite file."""
-    if on_postgres():
-        with postgres_database("hero_migrate") as url:
-            engine = db.create_db_engine(get_settings(), url)
-            yield engine
-            engine.dispose()
-    else:
-        engine = db.create_db_engine(get_settings(), f"sqlite:///{tmp_path / 'empty.db'}")
+    with database(tmp_path) as url:
+        engine = db.create_db_engine(get_settings(), url)
         yield engine
         engine.dispose()
 
@@ -111,10 +105,9 @@ def test_drift_check_sees_a_model_change_without_migration(empty_engine: Engine)
 
 def test_cli_migrate_creates_the_schema(empty_engine: Engine, tmp_path: Path) -> None:
     url = empty_engine.url.render_as_string(hide_password=False)
-    hero_api = Path(sys.executable).with_name("hero-api")
 
     done = subprocess.run(
-        [str(hero_api), "migrate"],
+        [str(HERO_API), "migrate"],
         cwd=tmp_path,
         env={**os.environ, "DATABASE_URL": url},
         capture_output=True,
