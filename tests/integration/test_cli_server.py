@@ -7,11 +7,18 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.accounts import cli
+from tests.integration.accounts import (
+    PASSWORD,
+    assert_locked_out,
+    cli,
+    create_user,
+    lock_out,
+    login,
+)
 from tests.integration.server import bearer, database, run_server
 
-PASSWORD = "correct horse battery"
 MAX_FAILURES = 5
+WINDOW_SECONDS = 900
 DEFAULTS = ["heroes:read", "heroes:write", "teams:read"]
 DEFAULTS_AND_WRITE = ["heroes:read", "heroes:write", "teams:read", "teams:write"]
 
@@ -29,14 +36,13 @@ def assert_ran(done: "subprocess.CompletedProcess[str]", stdout: str) -> None:
 
 
 def test_cli_changes_take_effect_for_an_api_user_on_the_next_request(database_url: str) -> None:
-    settings = {"LOGIN_MAX_FAILURES": str(MAX_FAILURES)}
+    settings = {
+        "LOGIN_MAX_FAILURES": str(MAX_FAILURES),
+        "LOGIN_WINDOW_SECONDS": str(WINDOW_SECONDS),
+    }
     with run_server(database_url, env=settings) as server, server.client() as client:
         admin = server.admin_headers()
-        created = client.post(
-            "/users", json={"username": "rusty", "password": PASSWORD}, headers=admin
-        )
-        assert created.status_code == 201, created.text
-        rusty_id = created.json()["id"]
+        rusty_id = create_user(server, admin, "rusty")
         rusty = bearer(server.login("rusty", PASSWORD))
         team = {"name": "Avengers", "headquarters": "Tower"}
         refused = client.post("/teams", json=team, headers=rusty)
@@ -52,18 +58,16 @@ def test_cli_changes_take_effect_for_an_api_user_on_the_next_request(database_ur
         )
         again = client.post("/teams", json={**team, "name": "Defenders"}, headers=rusty)
 
-        for _ in range(MAX_FAILURES):
-            failed = client.post("/auth/token", data={"username": "rusty", "password": "wrong!!!"})
-            assert failed.status_code == 401
-        locked = client.post("/auth/token", data={"username": "rusty", "password": PASSWORD})
+        lock_out(server, "rusty", MAX_FAILURES)
+        locked = login(server, "rusty")
         assert_ran(cli(server, "unlock", "rusty"), "unlocked rusty\n")
-        unlocked = client.post("/auth/token", data={"username": "rusty", "password": PASSWORD})
+        unlocked = login(server, "rusty")
         trail = client.get("/audit", params={"target_user_id": rusty_id}, headers=admin)
 
     assert allowed.status_code == 201, allowed.text
     assert again.status_code == 403
     assert again.json() == {"detail": "Missing permission: teams:write"}
-    assert locked.status_code == 429
+    assert_locked_out(locked, WINDOW_SECONDS)
     assert unlocked.status_code == 200, unlocked.text
     assert trail.status_code == 200
     by_the_cli = [
