@@ -24,6 +24,8 @@ DEFAULT_PERMISSIONS = ["heroes:read", "heroes:write", "teams:read"]
 BAD_CREDENTIALS = {"detail": "Incorrect username or password"}
 BAD_REFRESH = {"detail": "Invalid or expired refresh token"}
 BAD_TOKEN = {"detail": "Could not validate credentials"}
+LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
+WRONG_PASSWORD = "not the password"
 
 Configure = Callable[..., None]
 
@@ -161,6 +163,24 @@ def assert_refused(response: Response, body: dict[str, str] = BAD_TOKEN) -> None
     assert response.status_code == 401, response.text
     assert response.json() == body
     assert response.headers["www-authenticate"] == "Bearer"
+
+
+def lock_out(client: TestClient, username: str) -> None:
+    """LOGIN_MAX_FAILURES wrong passwords through the API: the next login is refused."""
+    for _ in range(get_settings().login_max_failures):
+        assert_refused(login(client, username, WRONG_PASSWORD), BAD_CREDENTIALS)
+
+
+def assert_locked_out(client: TestClient, username: str, password: str) -> int:
+    """The 429 of a lockout: the fixed body and a whole positive number of seconds, returned."""
+    response = login(client, username, password)
+    assert response.status_code == 429, response.text
+    assert response.json() == LOCKED_OUT
+    assert "access_token" not in response.text
+    seconds = response.headers["retry-after"]
+    assert seconds.isdigit(), seconds
+    assert 1 <= int(seconds) <= get_settings().login_window_seconds
+    return int(seconds)
 
 
 def assert_forbidden(response: Response, *missing: str) -> None:

@@ -23,20 +23,19 @@ from models import RoleCreate, UserUpdate
 from tests.integration.server import HERO_API, database, free_port
 from tests.settings import TEST_SECRET_KEY, on_postgres
 from tests.unit.conftest import (
-    BAD_CREDENTIALS,
     DEFAULT_PASSWORD,
+    WRONG_PASSWORD,
     MakeUser,
-    assert_refused,
+    assert_locked_out,
     bearer,
+    lock_out,
     login,
 )
+from tests.unit.test_guard import LAST_MANAGER
 
 Record = dict[str, Any]
 EXIT_DONE, EXIT_REFUSED, EXIT_INVALID = 0, 1, 2
 EVERYTHING = ",".join(sorted(catalogue.CATALOGUE))
-LAST_MANAGER = "Refused: no active user would hold permissions:manage after this change"
-LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
-WRONG_PASSWORD = "not the password"
 
 
 @dataclass
@@ -125,22 +124,6 @@ def assert_failed(done: "subprocess.CompletedProcess[str]", code: int, message: 
     assert done.returncode == code, (done.stdout, done.stderr)
     assert done.stderr == f"error: {message}\n"
     assert done.stdout == ""
-
-
-def lock_out(client: TestClient, username: str) -> None:
-    """LOGIN_MAX_FAILURES wrong passwords through the API: the next login is refused."""
-    for _ in range(get_settings().login_max_failures):
-        assert_refused(login(client, username, WRONG_PASSWORD), BAD_CREDENTIALS)
-
-
-def assert_locked_out(client: TestClient, username: str, password: str) -> None:
-    response = login(client, username, password)
-    assert response.status_code == 429, response.text
-    assert response.json() == LOCKED_OUT
-    assert "access_token" not in response.text
-    seconds = response.headers["retry-after"]
-    assert seconds.isdigit(), seconds
-    assert 1 <= int(seconds) <= get_settings().login_window_seconds
 
 
 # migrate

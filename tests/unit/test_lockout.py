@@ -15,17 +15,17 @@ from models.common import utcnow
 from tests.unit.conftest import (
     BAD_CREDENTIALS,
     DEFAULT_PASSWORD,
+    WRONG_PASSWORD,
     Account,
     Configure,
     MakeUser,
     assert_forbidden,
+    assert_locked_out,
     assert_refused,
     bearer,
+    lock_out,
     login,
 )
-
-LOCKED_OUT = {"detail": "Too many failed logins; try again later"}
-WRONG_PASSWORD = "not the password"
 
 
 def max_failures() -> int:
@@ -35,22 +35,6 @@ def max_failures() -> int:
 def fail_logins(client: TestClient, username: str, count: int) -> None:
     for _ in range(count):
         assert_refused(login(client, username, WRONG_PASSWORD), BAD_CREDENTIALS)
-
-
-def lock_out(client: TestClient, username: str) -> None:
-    fail_logins(client, username, max_failures())
-
-
-def assert_locked_out(client: TestClient, username: str, password: str) -> int:
-    """The 429 of a lockout: the fixed body and a whole positive number of seconds, returned."""
-    response = login(client, username, password)
-    assert response.status_code == 429, response.text
-    assert response.json() == LOCKED_OUT
-    assert "access_token" not in response.text
-    seconds = response.headers["retry-after"]
-    assert seconds.isdigit(), seconds
-    assert 1 <= int(seconds) <= get_settings().login_window_seconds
-    return int(seconds)
 
 
 def assert_logs_in(client: TestClient, username: str, password: str = DEFAULT_PASSWORD) -> None:
